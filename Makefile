@@ -1,0 +1,54 @@
+# Two commands for a fresh machine:
+#   make run    virtualenv, install, migrate, demo data, serve on http://127.0.0.1:8000
+#   make test   test dependencies, then the whole suite (SQLite; PostgreSQL and Chromium when present)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export TOUSU_DATA_DIR ?= $(CURDIR)/var
+TEMPLATE ?= generic
+# The PostgreSQL pass of `make test`; CI sets TOUSU_REQUIRE_POSTGRES=1 so it cannot be skipped.
+TOUSU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/tousu
+
+.PHONY: run install test test-sqlite test-postgres lint bench clean
+
+$(BIN)/tousu: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+install: $(BIN)/tousu
+
+run: install
+	$(BIN)/tousu init --template $(TEMPLATE) --demo
+	$(BIN)/tousu serve --host 127.0.0.1 --port 8000
+
+$(VENV)/.test-deps: pyproject.toml $(BIN)/tousu
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+test: test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.test-deps
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+test-postgres: $(VENV)/.test-deps
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TOUSU_TEST_POSTGRES_URL)'.rsplit('/',1)[0]+'/postgres', connect_timeout=3).close()" 2>/dev/null; then \
+		echo "== PostgreSQL: $(TOUSU_TEST_POSTGRES_URL)"; \
+		DATABASE_URL=$(TOUSU_TEST_POSTGRES_URL) $(BIN)/python -m pytest -p no:cacheprovider -m "not browser"; \
+	elif [ "$$TOUSU_REQUIRE_POSTGRES" = "1" ]; then \
+		echo "PostgreSQL at $(TOUSU_TEST_POSTGRES_URL) is required (TOUSU_REQUIRE_POSTGRES=1) but not reachable"; exit 1; \
+	else \
+		echo "== PostgreSQL not reachable at $(TOUSU_TEST_POSTGRES_URL): its pass is skipped (set TOUSU_TEST_POSTGRES_URL)"; \
+	fi
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/workdays.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

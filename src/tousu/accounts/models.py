@@ -1,0 +1,132 @@
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from .roles import DEPARTMENTAL_ROLES, ROLES
+
+
+class Organisation(models.Model):
+    """The organisation running this installation (a hospital, a property company, a bureau)."""
+
+    name = models.CharField("名称", max_length=100)
+    tracking_prefix = models.CharField(
+        "投诉编号前缀", max_length=6, default="TS", help_text="投诉编号形如 TS-20261127-0001"
+    )
+    default_process = models.CharField("默认流程", max_length=50, default="generic")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "组织"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def current(cls) -> "Organisation":
+        org = cls.objects.order_by("pk").first()
+        return org or cls(name="投诉处理中心")
+
+
+class Department(models.Model):
+    code = models.SlugField("代码", max_length=50, unique=True)
+    name = models.CharField("名称", max_length=100)
+    parent = models.ForeignKey(
+        "self", verbose_name="上级部门", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="children",
+    )
+    site = models.CharField("院区/地点", max_length=100, blank=True)
+    is_active = models.BooleanField("启用", default=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "部门"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.Model):
+    code = models.SlugField("代码", max_length=20, primary_key=True)
+    label = models.CharField("名称", max_length=20)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "角色"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class User(AbstractUser):
+    department = models.ForeignKey(
+        Department, verbose_name="所属部门", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="members",
+    )
+    roles = models.ManyToManyField(Role, verbose_name="角色", blank=True, related_name="users")
+    display_name = models.CharField("姓名", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def role_codes(self) -> frozenset[str]:
+        # Cached per instance: permission checks ask many times within one request.
+        if not hasattr(self, "_role_codes"):
+            self._role_codes = frozenset(self.roles.values_list("code", flat=True))
+        return self._role_codes
+
+    def has_role(self, *codes: str) -> bool:
+        return bool(self.role_codes.intersection(codes))
+
+    @property
+    def is_departmental_only(self) -> bool:
+        """True when every role this user holds is limited to their own department."""
+        return bool(self.role_codes) and self.role_codes <= DEPARTMENTAL_ROLES
+
+    def role_labels(self) -> list[str]:
+        return [ROLES[c] for c in sorted(self.role_codes) if c in ROLES]
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self):
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API. Only the SHA-256 of the secret is kept."""
+
+    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField("名称", max_length=100, blank=True)
+    prefix = models.CharField("前缀", max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    expires_at = models.DateTimeField("过期时间", null=True, blank=True)
+    revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
+    last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "API 令牌"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return _hash_token(raw)
+
+    @staticmethod
+    def generate() -> str:
+        return "tsu_" + secrets.token_urlsafe(32)

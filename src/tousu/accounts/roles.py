@@ -1,0 +1,17 @@
+"""The roles staff hold. Codes are used in process definitions; labels are shown in the UI."""
+
+ROLES: dict[str, str] = {
+    "receiver": "接待员",
+    "officer": "投诉专员",
+    "handler": "科室经办人",
+    "dept_head": "科室负责人",
+    "leader": "领导",
+    "verifier": "质量验证员",
+    "auditor": "审计",
+    "admin": "管理员",
+}
+
+# Departmental roles act only on cases of their own department (or where it holds a task).
+DEPARTMENTAL_ROLES = frozenset({"handler", "dept_head"})
+# Roles that may read personal data unmasked (revealing is still logged).
+PERSONAL_DATA_ROLES = frozenset({"receiver", "officer", "leader"})

@@ -1,0 +1,149 @@
+"""`tousu init`: the organisation, a flow, its departments and users; with --demo, demo staff and
+complaints walked through the flow by the engine itself (so every demo case is a real path)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tousu.accounts.models import Department, Organisation, User
+from tousu.accounts.services import create_user, ensure_roles
+from tousu.processes.definition import ActionDef, FieldDef
+from tousu.processes.models import Category, ProcessDefinition
+from tousu.processes.services import install_template
+
+from . import engine, services
+from .models import Complaint
+
+DEMO_TEXTS = [
+    ("phone", "上周在贵公司购买的净水器安装后一直漏水，师傅来了两次都没修好，家里地板都泡坏了。", "更换新机并赔偿地板损失"),
+    ("visit", "送货司机态度很差，货物外包装破损，签收时不让开箱检查。", "道歉，补发完好的货物"),
+    ("letter", "我单位采购的一批阀门有三成存在砂眼，影响工程进度，多次联系销售无人答复。", "退换不合格产品并书面说明原因"),
+    ("web", "网上下单承诺48小时发货，结果拖了一周还没发，客服只会说在催。", "尽快发货，说明延误原因"),
+    ("phone", "收到的产品说明书与实物型号不符，按说明书操作导致设备报警。", "提供正确的说明书并上门调试"),
+    ("visit", "售后人员上门服务迟到两个小时，也没有提前电话告知。", "改进服务，给个说法"),
+    ("web", "快递把货放在小区门口就走了，东西丢了一件，物流说已签收。", "补发丢失的货物"),
+    ("letter", "发票金额与合同不一致，多开了运费，财务对不上账。", "重开发票，退还多收的运费"),
+    ("phone", "同一个问题已经投诉过一次了，答应一周内解决，现在半个月了还没动静。", "尽快解决并告知处理进度"),
+    ("transfer", "市场监管局转来的投诉：消费者反映购买的电热水壶使用一个月后底座烧焦。", "检测产品质量，给出处理意见"),
+    ("web", "客服热线一直占线，打了二十多次才接通，接通后又被转来转去。", "改善热线接通率"),
+    ("visit", "仓库发错了颜色，要求换货却让我自己承担来回运费，不合理。", "免费换货"),
+]
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
+
+
+def _fill(field: FieldDef, rng: random.Random, process: ProcessDefinition, users: list[User]):
+    """A plausible value for a form field, for demo cases and automated walks."""
+    match field.type:
+        case "text":
+            return f"{field.label}：{rng.choice(SURNAMES)}某"
+        case "textarea":
+            return f"{field.label}：已核实情况，按规定处理。"
+        case "integer":
+            return 1
+        case "boolean":
+            return True
+        case "choice":
+            return field.choices[0].value
+        case "multichoice":
+            return [field.choices[0].value]
+        case "date":
+            return date.today().isoformat()
+        case "datetime":
+            return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+        case "category":
+            return rng.choice(list(Category.objects.filter(process_name=process.name).values_list("code", flat=True)))
+        case "department":
+            return ""
+        case "departments":
+            codes = list(Department.objects.filter(category__process_name=process.name).distinct().values_list("code", flat=True))
+            return rng.sample(codes, k=min(2, len(codes)))
+        case "users":
+            return [u.username for u in rng.sample(users, k=min(max(2, field.min_items or 0), len(users)))]
+    return None
+
+
+def fill_form(action: ActionDef, rng: random.Random, process: ProcessDefinition, users: list[User]) -> dict:
+    data = {f.name: _fill(f, rng, process, users) for f in action.form}
+    return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def actor_for(complaint: Complaint, action: ActionDef, users: list[User]) -> User | None:
+    return next((u for u in users if engine.role_allows(u, action, complaint)), None)
+
+
+def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int, skip=("add_note",)) -> Complaint:
+    """Take up to `steps` random possible actions, each by a user allowed to take it."""
+    for _ in range(steps):
+        options = [
+            (a, u) for a in complaint.definition.actions_from(complaint.state)
+            if a.name not in skip and (u := actor_for(complaint, a, users))
+        ]
+        if not options:
+            break
+        action, user = rng.choice(options)
+        data = fill_form(action, rng, complaint.process, users)
+        complaint, _ = engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="cli")
+    return complaint
+
+
+@transaction.atomic
+def initialise(template: str, *, org_name: str | None = None, with_demo: bool = False, cases: int = 40) -> str:
+    ensure_roles()
+    org = Organisation.objects.order_by("pk").first()
+    if org is None:
+        org = Organisation.objects.create(name=org_name or "投诉处理中心", default_process=template)
+    elif org_name:
+        org.name = org_name
+        org.save()
+    process = install_template(template)
+    lines = [f"组织：{org.name}；流程：{process}"]
+    if not with_demo:
+        return "\n".join(lines)
+    if User.objects.filter(username="officer").exists():
+        lines.append("演示数据已存在，未重复生成。登录账号见 " + str(settings.DATA_DIR / "demo-credentials.txt"))
+        return "\n".join(lines)
+
+    definition = process.definition
+    accounts = [
+        ("admin", ["admin"], None, "系统管理员"),
+        ("receiver", ["receiver"], None, "接待员小李"),
+        ("officer", ["officer", "receiver"], None, "投诉专员王芳"),
+        ("leader", ["leader"], None, "分管领导赵总"),
+        ("auditor", ["auditor"], None, "审计员孙明"),
+        ("verifier", ["verifier"], None, "质量验证员周洁"),
+    ]
+    for dep in definition.departments:
+        accounts.append((f"handler_{dep.code}", ["handler"], dep.code, f"{dep.label}经办人"))
+        accounts.append((f"head_{dep.code}", ["dept_head"], dep.code, f"{dep.label}负责人"))
+    credentials = []
+    for username, roles, dep_code, name in accounts:
+        dept = Department.objects.get(code=dep_code) if dep_code else None
+        _, password = create_user(
+            username, roles=roles, department=dept, display_name=name, is_superuser=(username == "admin")
+        )
+        credentials.append((username, password, name))
+
+    users = list(User.objects.exclude(username="admin").prefetch_related("roles"))
+    rng = random.Random(20261127)
+    now = timezone.now()
+    for i in range(cases):
+        channel, content, request = DEMO_TEXTS[i % len(DEMO_TEXTS)]
+        complaint, _ = services.register_complaint(
+            process=process, user=users[0], channel=channel, content=content, request=request,
+            parties=[{"role": "complainant", "name": f"{rng.choice(SURNAMES)}先生",
+                      "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}"}],
+            received_at=now - timedelta(hours=rng.randint(0, 24 * 20)), via="cli",
+        )
+        walk(complaint, users, rng, steps=rng.randint(0, 12))
+
+    path = settings.DATA_DIR / "demo-credentials.txt"
+    path.write_text("".join(f"{u}\t{p}\t{n}\n" for u, p, n in credentials), encoding="utf-8")
+    path.chmod(0o600)
+    lines.append(f"已生成 {cases} 件演示投诉。演示账号（一次性密码，另存于 {path}）：")
+    lines += [f"  {u:28} {p:14} {n}" for u, p, n in credentials]
+    return "\n".join(lines)

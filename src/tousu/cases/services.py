@@ -1,0 +1,176 @@
+"""Writes on cases: registration (with idempotency) and the engine's actions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from tousu.accounts.models import Organisation, User
+from tousu.processes.models import Category, ProcessDefinition
+
+from .errors import Invalid, NotFound
+from .forms import build_form, json_value, type_errors
+from .models import Complaint, Counter, Event, IdempotencyRecord, Party, hash_access_code, new_access_code
+
+PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address", "nationality", "relation")
+
+
+def next_counter(key: str) -> int:
+    """Next value of a gap-free sequence; call inside the transaction that uses it."""
+    table = Counter._meta.db_table
+    with connection.cursor() as cursor:
+        for _ in range(2):
+            cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value", [key])
+            row = cursor.fetchone()
+            if row:
+                return row[0]
+            try:
+                with transaction.atomic():
+                    Counter.objects.create(key=key, value=1)
+                return 1
+            except IntegrityError:
+                continue  # created concurrently: the UPDATE now finds it
+    raise RuntimeError(f"counter {key} unavailable")
+
+
+def _tracking_number(at: datetime) -> str:
+    local = timezone.localtime(at)
+    prefix = Organisation.current().tracking_prefix
+    return f"{prefix}-{local:%Y%m%d}-{next_counter(f'complaint:{local:%Y%m%d}'):04d}"
+
+
+def register_complaint(
+    *,
+    process: ProcessDefinition,
+    user: User | None,
+    channel: str,
+    content: str,
+    title: str = "",
+    request: str = "",
+    parties: Sequence[Mapping[str, Any]] = (),
+    fields: Mapping[str, Any] | None = None,
+    category: str | None = None,
+    received_at: datetime | None = None,
+    is_anonymous: bool = False,
+    via: str = "web",
+    actor_name: str = "",
+    strict_types: bool = False,
+) -> tuple[Complaint, str]:
+    """Register a complaint in the flow's initial state. Returns it with its access code, which is
+    shown once and kept only as a hash."""
+    definition = process.definition
+    fields = dict(fields or {})
+    channels = {c.value for c in definition.channels}
+    if channels and channel not in channels:
+        raise Invalid(
+            f"渠道「{channel}」无效；允许：{'、'.join(sorted(channels))}",
+            {"fields": {"channel": [f"允许：{'、'.join(sorted(channels))}"]}},
+        )
+    if strict_types and (errors := type_errors(definition.fields, fields)):
+        raise Invalid("行业字段有误", {"fields": {f"fields.{k}": v for k, v in errors.items()}})
+    form = build_form(definition.fields, process.name)(data=fields)
+    if not form.is_valid():
+        raise Invalid("行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}})
+    category_obj = None
+    if category:
+        category_obj = Category.objects.filter(process_name=process.name, code=category, is_active=True).first()
+        if category_obj is None:
+            codes = Category.objects.filter(process_name=process.name, is_active=True).values_list("code", flat=True)
+            raise Invalid(f"投诉类别「{category}」无效；允许：{'、'.join(codes)}", {"fields": {"category": ["无效的类别"]}})
+    if is_anonymous and not definition.allow_anonymous:
+        raise Invalid("该流程不接受匿名投诉", {"fields": {"is_anonymous": ["不允许匿名"]}})
+
+    now = timezone.now()
+    code = new_access_code()
+    with transaction.atomic():
+        complaint = Complaint.objects.create(
+            tracking_number=_tracking_number(now),
+            access_code_hash=hash_access_code(code),
+            process=process,
+            state=definition.initial_state.name,
+            channel=channel,
+            title=title or content[:40],
+            content=content,
+            request=request,
+            category=category_obj,
+            department_id=category_obj.department_id if category_obj else None,
+            fields={k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])},
+            is_anonymous=is_anonymous,
+            received_at=received_at or now,
+            created_by=user,
+        )
+        Party.objects.bulk_create(
+            Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None}) for p in parties
+        )
+        event = Event.objects.create(
+            complaint=complaint,
+            action="created",
+            label="登记",
+            to_state=complaint.state,
+            actor=user,
+            actor_name=actor_name or (str(user) if user else "投诉人"),
+            via=via,
+            payload={"channel": channel},
+            visibility=Event.PUBLIC,
+            public_label="投诉已登记",
+            created_at=now,
+        )
+        from tousu.clocks.services import on_created
+
+        on_created(complaint, event)
+    return complaint, code
+
+
+def creation_body(complaint: Complaint, access_code: str) -> dict:
+    return {
+        "id": complaint.pk,
+        "tracking_number": complaint.tracking_number,
+        "access_code": access_code,
+        "state": complaint.state,
+        "version": complaint.version,
+    }
+
+
+def fingerprint(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def register_once(*, key: str | None, user: User, payload: Mapping[str, Any], **kwargs) -> tuple[int, dict]:
+    """Register a complaint; with an Idempotency-Key the first answer is replayed on every retry.
+
+    The key row is written in the same transaction as the complaint, so a crash leaves neither, and a
+    concurrent retry either waits for it (the unique constraint) or finds it."""
+    if not key:
+        complaint, code = register_complaint(user=user, **kwargs)
+        return 201, creation_body(complaint, code)
+    if len(key) > 100:
+        raise Invalid("Idempotency-Key 最长 100 个字符")
+    print_ = fingerprint(payload)
+    for _ in range(2):
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record:
+            if record.fingerprint != print_:
+                raise Invalid("该 Idempotency-Key 已用于内容不同的请求；请为新请求使用新的键")
+            return record.status_code, record.body
+        try:
+            with transaction.atomic():
+                complaint, code = register_complaint(user=user, **kwargs)
+                body = creation_body(complaint, code)
+                IdempotencyRecord.objects.create(user=user, key=key, fingerprint=print_, status_code=201, body=body)
+            return 201, body
+        except IntegrityError:
+            continue  # the same key won a race: replay its answer
+    raise Invalid("Idempotency-Key 冲突，请重试")
+
+
+def get_complaint(pk: int) -> Complaint:
+    try:
+        return Complaint.objects.select_related("process", "category", "department").get(pk=pk)
+    except Complaint.DoesNotExist:
+        raise NotFound(f"投诉 {pk} 不存在") from None

@@ -1,0 +1,343 @@
+"""The `tousu` command. Exit codes: 0 success, 1 runtime failure, 2 bad usage or input; every
+failure prints one line saying why."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date, datetime
+
+
+class UsageError(Exception):
+    """Bad input from the operator: exit code 2."""
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tousu.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=verbosity, interactive=False)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_serve(args) -> int:
+    _django()
+    from gunicorn.app.base import BaseApplication
+
+    from tousu.wsgi import application
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", args.threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-" if args.access_log else None)
+            self.cfg.set("timeout", 60)
+
+        def load(self):
+            return application
+
+    print(f"投诉系统运行于 http://{args.host}:{args.port}/ （Ctrl+C 停止）", flush=True)
+    Server().run()
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    _django()
+    _migrate(verbosity=1)
+    return 0
+
+
+def cmd_init(args) -> int:
+    _django()
+    from tousu.processes.services import template_names
+
+    if args.template not in template_names():
+        raise UsageError(f"未知模板「{args.template}」；可用：{', '.join(template_names())}")
+    _migrate()
+    from tousu.cases import demo
+
+    report = demo.initialise(args.template, org_name=args.org, with_demo=args.demo)
+    print(report)
+    return 0
+
+
+def cmd_process(args) -> int:
+    from tousu.processes.validation import DefinitionError, load_file
+
+    if args.process_cmd == "validate":
+        failed = 0
+        for path in args.files:
+            try:
+                d = load_file(path)
+                print(f"{path}: 通过（{d.label}，{len(d.states)} 个状态，{len(d.actions)} 个动作）")
+            except DefinitionError as exc:
+                failed += 1
+                for problem in exc.problems:
+                    print(problem, file=sys.stderr)
+        return 2 if failed else 0
+
+    from tousu.processes.services import template_names, template_path
+
+    if args.process_cmd == "list":
+        for name in template_names():
+            d = load_file(template_path(name))
+            print(f"{name:20} v{d.version}  {d.label}  [{', '.join(d.flows)}]")
+        return 0
+    if args.process_cmd == "show":
+        if args.name not in template_names():
+            raise UsageError(f"未知流程「{args.name}」；可用：{', '.join(template_names())}")
+        d = load_file(template_path(args.name))
+        print(f"{d.label}（{d.name} v{d.version}）来源：{', '.join(d.flows)}")
+        print("状态：")
+        for s in d.states:
+            mark = "（初始）" if s.initial else "（结束）" if s.final else ""
+            print(f"  {s.name:24} {s.label}{mark}")
+        print("动作：")
+        for a in d.actions:
+            print(f"  {a.name:24} {a.label}：{', '.join(a.source)} → {a.to or '（不变）'}  角色：{', '.join(a.roles)}")
+        if d.clocks:
+            print("时限：")
+            for c in d.clocks:
+                print(f"  {c.name:24} {c.label}：{c.amount:g} {c.unit}（{c.basis}）")
+        return 0
+    if args.process_cmd == "install":
+        _django()
+        from tousu.processes.services import install_definition
+
+        for path in args.files:
+            load_file(path)
+            with open(path, encoding="utf-8") as fh:
+                p = install_definition(fh.read(), path)
+            print(f"已安装 {p}")
+        return 0
+    raise UsageError("用法：tousu process list|show|validate|install")
+
+
+def cmd_createuser(args) -> int:
+    _django()
+    from tousu.accounts.models import Department
+    from tousu.accounts.services import UnknownRole, create_user
+
+    dept = None
+    if args.department:
+        dept = Department.objects.filter(code=args.department).first()
+        if dept is None:
+            raise UsageError(f"部门「{args.department}」不存在")
+    try:
+        user, password = create_user(
+            args.username, roles=args.role, department=dept, display_name=args.name or "",
+            password=args.password, is_superuser="admin" in args.role,
+        )
+    except UnknownRole as exc:
+        raise UsageError(str(exc)) from None
+    print(f"已创建用户 {user.username}，一次性密码：{password}")
+    return 0
+
+
+def cmd_token(args) -> int:
+    _django()
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tousu.accounts.models import User
+    from tousu.accounts.services import create_token
+
+    user = User.objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        raise UsageError(f"用户「{args.username}」不存在或已停用")
+    expires = timezone.now() + timedelta(days=args.days) if args.days else None
+    _, raw = create_token(user, name=args.name or "", expires_at=expires)
+    print(raw)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    _django()
+    from tousu.clocks.worker import run
+
+    return run(once=args.once, interval=args.interval)
+
+
+def cmd_manage(args) -> int:
+    _django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["tousu manage", *args.rest])
+    return 0
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"日期「{text}」无效，应为 YYYY-MM-DD") from None
+
+
+def cmd_workdays(args) -> int:
+    _django()
+    from tousu import workdays
+    from tousu.clocks.services import calendar
+
+    cal = calendar()
+    if args.workdays_cmd == "add":
+        if args.n < 0:
+            raise UsageError("N 不能为负")
+        print(cal.add_workdays(_date(args.date), args.n))
+    elif args.workdays_cmd == "between":
+        a, b = _date(args.a), _date(args.b)
+        n = cal.workdays_between(a, b)
+        lo, hi = min(a, b), max(a, b)
+        provisional = any(cal.year_status(y) == workdays.ESTIMATED for y in range(lo.year, hi.year + 1))
+        print(f"{n}{' provisional' if provisional else ''}")
+    elif args.workdays_cmd == "due":
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            raise UsageError(f"起始时间「{args.start}」无效，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM") from None
+        given = [(u, v) for u, v in (("calendar_days", args.days), ("hours", args.hours),
+                                     ("working_days", args.workdays), ("working_hours", args.work_hours)) if v is not None]
+        if len(given) != 1:
+            raise UsageError("请给出且只给出一个：--days、--workdays、--hours 或 --work-hours")
+        unit, amount = given[0]
+        if amount <= 0:
+            raise UsageError("时长必须大于 0")
+        result = workdays.due(start, unit, amount, calendar=cal)
+        text = result.date_str if unit in ("calendar_days", "working_days") else result.at.strftime("%Y-%m-%d %H:%M")
+        print(f"{text}{' provisional' if result.provisional else ''}")
+    return 0
+
+
+def cmd_calendar(args) -> int:
+    _django()
+    from tousu.clocks import calendar_admin
+
+    if args.calendar_cmd == "import":
+        from tousu.workdays import ScheduleError
+
+        try:
+            print(calendar_admin.import_schedule_file(args.file))
+        except ScheduleError as exc:
+            raise UsageError(str(exc)) from None
+        except OSError as exc:
+            raise UsageError(f"无法读取 {args.file}：{exc.strerror}") from None
+    else:
+        print(calendar_admin.status_report())
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tousu", description="投诉处理系统")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="命令")
+
+    s = sub.add_parser("serve", help="启动 Web 服务（gunicorn）")
+    s.add_argument("--host", default=os.environ.get("TOUSU_HOST", "127.0.0.1"))
+    s.add_argument("--port", type=int, default=int(os.environ.get("TOUSU_PORT", "8000")))
+    s.add_argument("--workers", type=int, default=int(os.environ.get("TOUSU_WORKERS", "2")))
+    s.add_argument("--threads", type=int, default=int(os.environ.get("TOUSU_THREADS", "8")))
+    s.add_argument("--access-log", action="store_true")
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("migrate", help="建立或升级数据库")
+    s.set_defaults(func=cmd_migrate)
+
+    s = sub.add_parser("init", help="初始化组织、流程、部门和用户")
+    s.add_argument("--template", required=True)
+    s.add_argument("--org", default=None, help="组织名称")
+    s.add_argument("--demo", action="store_true", help="同时生成演示用户和演示投诉")
+    s.set_defaults(func=cmd_init)
+
+    s = sub.add_parser("process", help="流程定义：list / show / validate / install")
+    psub = s.add_subparsers(dest="process_cmd", required=True, metavar="子命令")
+    psub.add_parser("list", help="列出内置流程模板")
+    x = psub.add_parser("show", help="显示一个流程")
+    x.add_argument("name")
+    x = psub.add_parser("validate", help="校验流程定义文件")
+    x.add_argument("files", nargs="+")
+    x = psub.add_parser("install", help="校验并安装流程定义文件")
+    x.add_argument("files", nargs="+")
+    s.set_defaults(func=cmd_process)
+
+    s = sub.add_parser("createuser", help="创建用户")
+    s.add_argument("username")
+    s.add_argument("--role", action="append", required=True, help="角色代码，可重复")
+    s.add_argument("--department", help="部门代码")
+    s.add_argument("--name", help="姓名")
+    s.add_argument("--password", help="不给则生成一次性密码")
+    s.set_defaults(func=cmd_createuser)
+
+    s = sub.add_parser("token", help="API 令牌")
+    tsub = s.add_subparsers(dest="token_cmd", required=True, metavar="子命令")
+    x = tsub.add_parser("create", help="为用户生成令牌（只打印一次）")
+    x.add_argument("username")
+    x.add_argument("--name")
+    x.add_argument("--days", type=int, help="有效天数，不给则不过期")
+    s.set_defaults(func=cmd_token)
+
+    s = sub.add_parser("worker", help="后台任务：时限预警与超时、通知")
+    s.add_argument("--once", action="store_true", help="扫描一次后退出")
+    s.add_argument("--interval", type=float, default=30.0, help="扫描间隔（秒）")
+    s.set_defaults(func=cmd_worker)
+
+    s = sub.add_parser("workdays", help="工作日计算")
+    wsub = s.add_subparsers(dest="workdays_cmd", required=True, metavar="子命令")
+    x = wsub.add_parser("add", help="DATE 之后第 N 个工作日")
+    x.add_argument("date")
+    x.add_argument("n", type=int)
+    x = wsub.add_parser("between", help="A 与 B 之间的工作日数（不含 A，含 B）")
+    x.add_argument("a")
+    x.add_argument("b")
+    x = wsub.add_parser("due", help="期限届满时间")
+    x.add_argument("start")
+    x.add_argument("--days", type=int, help="日（自然日，末日为节假日顺延）")
+    x.add_argument("--workdays", type=int, help="个工作日")
+    x.add_argument("--hours", type=float, help="小时")
+    x.add_argument("--work-hours", type=float, help="工作小时")
+    s.set_defaults(func=cmd_workdays)
+
+    s = sub.add_parser("calendar", help="放假安排：status / import FILE")
+    csub = s.add_subparsers(dest="calendar_cmd", required=True, metavar="子命令")
+    csub.add_parser("status", help="各年份的来源：官方、导入、估算")
+    x = csub.add_parser("import", help="导入一年的放假安排（YAML 或 CSV）")
+    x.add_argument("file")
+    s.set_defaults(func=cmd_calendar)
+
+    s = sub.add_parser("manage", help="Django 管理命令（高级）")
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_manage)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"tousu: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a runtime failure: one line, the traceback only when debugging
+        if os.environ.get("TOUSU_DEBUG") == "1":
+            raise
+        print(f"tousu: 运行失败：{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

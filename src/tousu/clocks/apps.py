@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ClocksConfig(AppConfig):
+    name = "tousu.clocks"
+    verbose_name = "时限"

@@ -1,0 +1,258 @@
+"""Clocks on cases: started, stopped, paused and resumed by the flow's actions, counted on the official
+working-day calendar with the administrators' overrides; extended by the roles the flow names; swept
+for warnings and breaches exactly once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from tousu import workdays
+from tousu.accounts.models import User
+from tousu.accounts.roles import DEPARTMENTAL_ROLES
+from tousu.cases.errors import Forbidden, Invalid
+from tousu.cases.models import Complaint, Event
+from tousu.processes.definition import ClockDef
+
+from .models import CalendarOverride, CalendarYear, Clock, Notification
+
+DAY_UNITS = ("calendar_days", "working_days")
+_CALENDAR: tuple[float, workdays.Calendar] | None = None
+_CALENDAR_TTL = 60.0  # other processes see an administrator's change within a minute
+
+
+def calendar() -> workdays.Calendar:
+    global _CALENDAR
+    now = time.monotonic()
+    if _CALENDAR is None or now - _CALENDAR[0] > _CALENDAR_TTL:
+        overrides = dict(CalendarOverride.objects.values_list("date", "is_workday"))
+        years = CalendarYear.objects.values_list("year", flat=True)
+        _CALENDAR = (now, workdays.Calendar(overrides, complete_years=list(years)))
+    return _CALENDAR[1]
+
+
+def invalidate_calendar() -> None:
+    global _CALENDAR
+    _CALENDAR = None
+
+
+def deadline(unit: str, at: datetime, amount: float, cal: workdays.Calendar | None = None) -> workdays.TimeResult:
+    """Due moment of `amount` units counted from `at` (the starting day not counted)."""
+    if unit in DAY_UNITS:
+        amount = round(amount)  # stored as float; whole days by definition (validated)
+    return workdays.resume(unit, at, amount, calendar=cal or calendar())
+
+
+def _schedule(clock: Clock, at: datetime, amount: float, warn_before: float | None, cal) -> None:
+    result = deadline(clock.unit, at, amount, cal)
+    clock.basis_at, clock.basis_amount = at, amount
+    clock.due_at, clock.provisional = result.at, result.provisional
+    if warn_before:
+        lead = amount - warn_before
+        clock.warn_at = at if lead <= 0 else deadline(clock.unit, at, lead, cal).at
+    else:
+        clock.warn_at = None
+
+
+def _clock_def(complaint: Complaint, name: str) -> ClockDef | None:
+    return next((c for c in complaint.definition.clocks if c.name == name), None)
+
+
+def _start(complaint: Complaint, d: ClockDef, at: datetime, cal) -> Clock:
+    clock = Clock(
+        complaint=complaint, name=d.name, label=d.label, basis=d.basis, unit=d.unit, amount=d.amount,
+        started_at=at,
+    )
+    _schedule(clock, at, d.amount, d.warn_before, cal)
+    return clock
+
+
+def on_created(complaint: Complaint, event: Event) -> None:
+    cal = calendar()
+    defs = [c for c in complaint.definition.clocks if "created" in c.start]
+    Clock.objects.bulk_create(_start(complaint, c, event.created_at, cal) for c in defs)
+
+
+def on_action(complaint: Complaint, action: str, event: Event) -> None:
+    """Stop, pause, resume, then start the clocks the definition ties to this action."""
+    defs = [
+        c for c in complaint.definition.clocks
+        if action in c.stop or action in c.pause or action in c.resume or action in c.start
+    ]
+    if not defs:
+        return
+    at = event.created_at
+    live = {c.name: c for c in complaint.clocks.exclude(state=Clock.STOPPED)}
+    cal = calendar()
+    new = []
+    for d in defs:
+        clock = live.get(d.name)
+        if clock and action in d.stop:
+            clock.state, clock.stopped_at = Clock.STOPPED, at
+            clock.save(update_fields=["state", "stopped_at"])
+            clock = None
+        elif clock and action in d.pause and clock.state == Clock.RUNNING:
+            clock.remaining = workdays.remaining(clock.unit, at, clock.due_at, calendar=cal)
+            clock.state, clock.paused_at = Clock.PAUSED, at
+            clock.save(update_fields=["state", "paused_at", "remaining"])
+        elif clock and action in d.resume and clock.state == Clock.PAUSED:
+            _schedule(clock, at, clock.remaining, d.warn_before, cal)
+            clock.state, clock.paused_at, clock.remaining = Clock.RUNNING, None, None
+            clock.save()
+        if clock is None and action in d.start:
+            new.append(_start(complaint, d, at, cal))
+    Clock.objects.bulk_create(new)
+
+
+def time_left(clock: Clock, now: datetime | None = None) -> float:
+    """Amount of the clock's own unit left (negative when overdue)."""
+    if clock.state == Clock.PAUSED:
+        return clock.remaining or 0
+    if clock.state == Clock.STOPPED:
+        return 0
+    return workdays.remaining(clock.unit, now or timezone.now(), clock.due_at, calendar=calendar())
+
+
+@transaction.atomic
+def extend(clock: Clock, user: User, amount: float, reason: str) -> Clock:
+    """Extend a running or paused clock by `amount` of its unit, within the flow's maximum."""
+    clock = Clock.objects.select_for_update().select_related("complaint__process").get(pk=clock.pk)
+    d = _clock_def(clock.complaint, clock.name)
+    if d is None or not d.max_extension:
+        raise Invalid(f"时限「{clock.label}」不允许延期")
+    if not user.has_role(*d.extension_roles):
+        raise Forbidden(f"只有{'、'.join(d.extension_roles)}可以延长「{clock.label}」")
+    if not reason.strip():
+        raise Invalid("延期必须说明理由")
+    if clock.state == Clock.STOPPED:
+        raise Invalid(f"时限「{clock.label}」已停止，不能延期")
+    if amount <= 0 or clock.extended + amount > d.max_extension:
+        left = d.max_extension - clock.extended
+        raise Invalid(
+            f"延期超过上限：「{clock.label}」最多可延期 {d.max_extension:g} {clock.unit_label}，"
+            f"已延期 {clock.extended:g}，还可延期 {max(left, 0):g}"
+        )
+    old_due = clock.due_at
+    clock.extended += amount
+    if clock.state == Clock.PAUSED:
+        clock.remaining = (clock.remaining or 0) + amount
+    else:
+        _schedule(clock, clock.basis_at, clock.basis_amount + amount, d.warn_before, calendar())
+        if clock.warn_at and clock.warn_at > timezone.now():
+            clock.warned_at = None  # a new warning is due before the new deadline
+    clock.save()
+    Event.objects.create(
+        complaint=clock.complaint, action="clock_extended", label=f"延长时限：{clock.label}",
+        from_state=clock.complaint.state, to_state=clock.complaint.state, actor=user, actor_name=str(user),
+        payload={"clock": clock.name, "amount": amount, "unit": clock.unit, "old_due": old_due.isoformat(),
+                 "new_due": clock.due_at.isoformat()},
+        comment=reason,
+    )
+    return clock
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SweepResult:
+    warned: int = 0
+    breached: int = 0
+
+
+def _recipients(complaint: Complaint, roles) -> list[User]:
+    users = User.objects.filter(is_active=True, roles__code__in=list(roles)).distinct()
+    departmental = set(roles) & DEPARTMENTAL_ROLES
+    if departmental:
+        users = users.filter(
+            Q(roles__code__in=list(set(roles) - DEPARTMENTAL_ROLES)) | Q(department_id=complaint.department_id)
+        ).distinct()
+    return list(users)
+
+
+def _notify(complaint: Complaint, roles, kind: str, message: str) -> None:
+    from .tasks import send_notification_emails
+
+    users = _recipients(complaint, roles)
+    Notification.objects.bulk_create(
+        Notification(user=u, complaint=complaint, kind=kind, message=message[:300]) for u in users
+    )
+    emails = [u.email for u in users if u.email]
+    if emails:
+        transaction.on_commit(lambda: send_notification_emails.enqueue(emails, message))
+
+
+def _candidates(field: str, now: datetime, limit: int):
+    """Running clocks past their warning/due moment; locked rows are left to the other worker."""
+    stamp = {"warn_at": "warned_at", "due_at": "breached_at"}[field]
+    return list(
+        Clock.objects.select_for_update(skip_locked=True)
+        .filter(state=Clock.RUNNING, **{f"{field}__lte": now, f"{stamp}__isnull": True})
+        .order_by(field)
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def _fire(pk: int, stamp: str, now: datetime) -> Clock | None:
+    # The conditional update is what makes each warning and breach happen exactly once.
+    if not Clock.objects.filter(pk=pk, **{f"{stamp}__isnull": True}).update(**{stamp: now}):
+        return None
+    return Clock.objects.select_related("complaint__process", "complaint__department").get(pk=pk)
+
+
+def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Issue due warnings and breaches, each exactly once, even with several workers sweeping."""
+    now = now or timezone.now()
+    result = SweepResult()
+    for field, stamp in (("due_at", "breached_at"), ("warn_at", "warned_at")):
+        while True:
+            with transaction.atomic():
+                pks = _candidates(field, now, batch)
+                for pk in pks:
+                    clock = _fire(pk, stamp, now)
+                    if clock is None:
+                        continue
+                    if stamp == "breached_at":
+                        _breach(clock, now)
+                        result.breached += 1
+                    else:
+                        _warn(clock, now)
+                        result.warned += 1
+            if len(pks) < batch:
+                break
+    return result
+
+
+def _warn(clock: Clock, now: datetime) -> None:
+    c = clock.complaint
+    d = _clock_def(c, clock.name)
+    when = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
+    Event.objects.create(
+        complaint=c, action="clock_warning", label=f"时限预警：{clock.label}", from_state=c.state, to_state=c.state,
+        actor_name="系统", via="system", payload={"clock": clock.name, "due": clock.due_at.isoformat()}, created_at=now,
+    )
+    _notify(c, d.notify_roles if d else ("officer",), "clock.warning", f"{c.tracking_number}「{clock.label}」将于 {when} 到期")
+
+
+def _breach(clock: Clock, now: datetime) -> None:
+    c = clock.complaint
+    d = _clock_def(c, clock.name)
+    actions = d.on_breach if d else ("flag", "notify")
+    when = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
+    Event.objects.create(
+        complaint=c, action="clock_breached", label=f"超时：{clock.label}", from_state=c.state, to_state=c.state,
+        actor_name="系统", via="system", payload={"clock": clock.name, "due": clock.due_at.isoformat()}, created_at=now,
+    )
+    if "notify" in actions:
+        _notify(c, d.notify_roles if d else ("officer",), "clock.breached", f"{c.tracking_number}「{clock.label}」已于 {when} 超时")
+    if "escalate" in actions:
+        Event.objects.create(
+            complaint=c, action="escalated", label="超时上报领导", from_state=c.state, to_state=c.state,
+            actor_name="系统", via="system", payload={"clock": clock.name}, created_at=now,
+        )
+        _notify(c, ("leader",), "clock.escalated", f"{c.tracking_number}「{clock.label}」超时，已上报领导")

@@ -1,0 +1,44 @@
+"""`tousu worker`: sweep the clocks, then run queued background tasks; repeat."""
+
+import logging
+import signal
+import time
+import uuid
+
+from django.db import close_old_connections
+
+from .services import sweep
+
+log = logging.getLogger("tousu.worker")
+
+
+def _run_queued_tasks() -> None:
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    Worker(
+        queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
+        max_tasks=None, worker_id=f"tousu-{uuid.uuid4().hex[:8]}", excluded_queue_names=[],
+    ).run()
+
+
+def run(*, once: bool = False, interval: float = 30.0) -> int:
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    if not once:
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    while True:
+        close_old_connections()
+        result = sweep()
+        if result.warned or result.breached:
+            print(f"预警 {result.warned} 项，超时 {result.breached} 项", flush=True)
+        _run_queued_tasks()
+        if once or stopping:
+            return 0
+        deadline = time.monotonic() + interval
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(min(1.0, interval))

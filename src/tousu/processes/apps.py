@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProcessesConfig(AppConfig):
+    name = "tousu.processes"
+    verbose_name = "流程定义"

@@ -1,0 +1,167 @@
+"""Django settings for Tousu, configured by environment variables.
+
+DATABASE_URL     sqlite:///path or postgres://user@host:port/db (default: SQLite in the data dir)
+TOUSU_DATA_DIR   where the database, attachments and generated files live (default ./var)
+SECRET_KEY       signing key (default: a random key kept in the data dir)
+ALLOWED_HOSTS    comma-separated host names (default: 127.0.0.1,localhost)
+TOUSU_DEBUG      1 for Django's debug pages (default 0)
+"""
+
+import os
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+if "pytest" in sys.modules and "TOUSU_DATA_DIR" not in os.environ:
+    # Tests never touch a developer's ./var: pytest-django imports settings before any conftest.
+    os.environ["TOUSU_DATA_DIR"] = tempfile.mkdtemp(prefix="tousu-test-")
+DATA_DIR = Path(os.environ.get("TOUSU_DATA_DIR", Path.cwd() / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    # A stable key per data dir, so sessions survive restarts without configuration.
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = os.environ.get("TOUSU_DEBUG", "0") == "1"
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
+    "tousu.accounts",
+    "tousu.processes",
+    "tousu.cases",
+    "tousu.clocks",
+    "tousu.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "tousu.urls"
+WSGI_APPLICATION = "tousu.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database(url: str) -> dict:
+    db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
+        # writers queue on busy_timeout instead of failing halfway with "database is locked".
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        }
+        # A file, not shared-cache memory, so tests with threads see real locking (busy_timeout).
+        db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    else:
+        db.setdefault("TEST", {})["TEMPLATE"] = "template0"
+        db["TEST"]["CHARSET"] = "UTF8"
+    return db
+
+
+DATABASES = {
+    "default": _database(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tousu.sqlite3'}"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+SESSION_COOKIE_AGE = 8 * 3600  # one working day
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # filled by collectstatic in production; finders serve in between
+MEDIA_ROOT = DATA_DIR / "attachments"  # never served directly: downloads go through a view
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step in development
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tousu@localhost")
+
+# Upload limits: attachments are checked by content type and size in the service layer too.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+TOUSU_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+
+NINJA_PAGINATION_PER_PAGE = 50
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("TOUSU_LOG_LEVEL", "WARNING")},
+}
+
+# bench/intake.py measures intake against a view that only inserts one row; off unless asked for.
+TOUSU_BENCH_FLOOR = os.environ.get("TOUSU_BENCH_FLOOR") == "1"

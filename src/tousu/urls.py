@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+from tousu.api.api import api
+
+admin.site.site_header = "投诉处理系统 管理"
+admin.site.site_title = "投诉处理系统"
+admin.site.index_title = "系统管理"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("tousu.web.urls")),
+]
+
+if getattr(settings, "TOUSU_BENCH_FLOOR", False):
+    from tousu.web.views import bench_floor
+
+    urlpatterns.append(path("bench/floor", bench_floor))

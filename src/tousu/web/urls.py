@@ -1,0 +1,15 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "web"
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("cases/", views.case_list, name="case_list"),
+    path("cases/new/", views.register, name="register"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("cases/<int:pk>/actions/<slug:name>/", views.apply_action, name="apply_action"),
+]

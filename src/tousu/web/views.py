@@ -1,0 +1,126 @@
+"""Staff pages. Thin: selectors read, services and the engine write."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from tousu.accounts.models import Organisation
+from tousu.cases import engine, selectors, services
+from tousu.cases.errors import CaseError, Forbidden, NotFound
+from tousu.cases.forms import build_form
+from tousu.cases.models import Counter
+from tousu.cases.privacy import party_dict
+from tousu.clocks.services import time_left
+from tousu.processes.selectors import active_process
+
+from .forms import RegistrationForm
+
+
+def _case_or_error(request, pk):
+    try:
+        return selectors.complaint_for(request.user, pk), None
+    except Forbidden as exc:
+        return None, HttpResponseForbidden(exc.message)
+    except NotFound as exc:
+        return None, render(request, "web/error.html", {"message": exc.message}, status=404)
+
+
+@login_required
+def home(request):
+    return redirect("web:case_list")
+
+
+@login_required
+def case_list(request):
+    qs = selectors.visible_complaints(request.user)
+    state = request.GET.get("state", "")
+    if state:
+        qs = qs.filter(state=state)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(request, "web/case_list.html", {"page": page, "state": state})
+
+
+@login_required
+def case_detail(request, pk):
+    complaint, error = _case_or_error(request, pk)
+    if error:
+        return error
+    detail = selectors.case_detail(complaint)
+    actions = []
+    for action in engine.possible_actions(complaint, request.user):
+        form_class = build_form(action.form, complaint.process.name)
+        actions.append({"action": action, "form": form_class(prefix=action.name)})
+    return render(
+        request,
+        "web/case_detail.html",
+        {
+            "c": complaint,
+            "parties": [party_dict(p, reveal=False) for p in detail["parties"]],
+            "tasks": detail["tasks"],
+            "events": detail["events"],
+            "clocks": [(k, time_left(k)) for k in detail["clocks"]],
+            "actions": actions,
+        },
+    )
+
+
+@login_required
+@require_POST
+def apply_action(request, pk, name):
+    complaint, error = _case_or_error(request, pk)
+    if error:
+        return error
+    data = {k.removeprefix(f"{name}-"): v for k, v in request.POST.lists() if k.startswith(f"{name}-")}
+    # Single-valued fields arrive as one-element lists from QueryDict.lists().
+    action = complaint.definition.action(name)
+    multi = {f.name for f in action.form if f.type in ("multichoice", "departments", "users")} if action else set()
+    data = {k: (v if k in multi else v[-1]) for k, v in data.items()}
+    try:
+        version = int(request.POST.get("version", "0"))
+        engine.apply_action(
+            complaint, request.user, name, data=data, version=version,
+            comment=request.POST.get("comment", "")[:2000], via="web",
+        )
+        messages.success(request, f"已执行：{action.label if action else name}")
+    except CaseError as exc:
+        fields = exc.details.get("fields", {})
+        detail = "；".join(f"{k}：{'、'.join(v)}" for k, v in fields.items())
+        messages.error(request, f"{exc.message}{'：' + detail if detail else ''}")
+    except ValueError:
+        messages.error(request, "版本号无效，请刷新页面")
+    return redirect("web:case_detail", pk=pk)
+
+
+@login_required
+def register(request):
+    if not request.user.has_role("receiver", "officer"):
+        return HttpResponseForbidden("只有接待员或投诉专员可以登记投诉")
+    process = active_process(Organisation.current().default_process)
+    if process is None:
+        return render(request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503)
+    form = RegistrationForm(process, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            complaint, code = services.register_complaint(
+                process=process, user=request.user, via="web", **form.registration_kwargs()
+            )
+        except CaseError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）")
+            return redirect("web:case_detail", pk=complaint.pk)
+    return render(request, "web/register.html", {"form": form, "definition": process.definition})
+
+
+@csrf_exempt
+@require_POST
+def bench_floor(request):
+    """The benchmark's floor: the same server inserting one row and answering (TOUSU_BENCH_FLOOR=1 only)."""
+    Counter.objects.create(key=uuid.uuid4().hex, value=0)
+    return JsonResponse({"ok": True}, status=201)

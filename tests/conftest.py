@@ -1,0 +1,85 @@
+"""Shared fixtures. The suite runs on SQLite by default and on PostgreSQL when DATABASE_URL points to
+one (`make test` does both). Browser tests drive Debian's Chromium."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop beside the live server
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.db import connection
+
+    on_postgres = connection.vendor == "postgresql"
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://…")
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            if os.environ.get("TOUSU_REQUIRE_POSTGRES") == "1":
+                raise pytest.UsageError("TOUSU_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL")
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The production hasher costs ~0.3 s a user by design; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def generic(db):
+    from tousu.accounts.models import Organisation
+    from tousu.accounts.services import ensure_roles
+    from tousu.processes.services import install_template
+
+    ensure_roles()
+    Organisation.objects.create(name="测试公司", default_process="generic")
+    return install_template("generic")
+
+
+@pytest.fixture
+def staff(generic):
+    """One user per role; departmental staff in quality management and storage/transport."""
+    from tousu.accounts.models import Department
+    from tousu.accounts.services import create_user
+
+    quality = Department.objects.get(code="quality_management")
+    transport = Department.objects.get(code="storage_transport")
+    specs = {
+        "receiver": (["receiver"], None),
+        "officer": (["officer"], None),
+        "leader": (["leader"], None),
+        "auditor": (["auditor"], None),
+        "handler_q": (["handler"], quality),
+        "head_q": (["dept_head"], quality),
+        "handler_t": (["handler"], transport),
+    }
+    users = {}
+    for name, (roles, dept) in specs.items():
+        users[name], _ = create_user(name, roles=roles, department=dept, password="pw-" + name + "-123")
+    return users
+
+
+@pytest.fixture
+def register(generic, staff):
+    from tousu.cases.services import register_complaint
+
+    def _register(content="产品质量有问题，要求退货", **kwargs):
+        kwargs.setdefault("channel", "phone")
+        kwargs.setdefault("parties", [{"role": "complainant", "name": "张三", "phone": "13812345678"}])
+        complaint, _ = register_complaint(process=generic, user=staff["receiver"], content=content, **kwargs)
+        return complaint
+
+    return _register
+
+
+@pytest.fixture
+def act(staff):
+    from tousu.cases.engine import apply_action
+
+    def _act(complaint, user, name, **data):
+        user = staff[user] if isinstance(user, str) else user
+        complaint, _ = apply_action(complaint, user, name, data=data, version=complaint.version)
+        return complaint
+
+    return _act
