@@ -17,6 +17,7 @@ from tousu.processes.models import Category, ProcessDefinition
 from tousu.processes.services import install_template
 
 from . import engine, services
+from .errors import Invalid
 from .models import Complaint
 
 DEMO_TEXTS = [
@@ -85,9 +86,16 @@ def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int
         ]
         if not options:
             break
-        action, user = rng.choice(options)
-        data = fill_form(action, rng, complaint.process, users)
-        complaint, _ = engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="cli")
+        rng.shuffle(options)
+        for action, user in options:
+            data = fill_form(action, rng, complaint.process, users)
+            try:
+                complaint, _ = engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="cli")
+                break
+            except Invalid:
+                continue  # a guard the demo cannot satisfy (e.g. written proof): try another branch
+        else:
+            break
     return complaint
 
 
@@ -131,8 +139,11 @@ def initialise(template: str, *, org_name: str | None = None, with_demo: bool = 
     users = list(User.objects.exclude(username="admin").prefetch_related("roles"))
     rng = random.Random(20261127)
     now = timezone.now()
+    channels = [c.value for c in definition.channels] or ["phone"]
+    texts = [(rng.choice(channels), t, "") for t in definition.demo_texts] if definition.demo_texts else DEMO_TEXTS
     for i in range(cases):
-        channel, content, request = DEMO_TEXTS[i % len(DEMO_TEXTS)]
+        channel, content, request = texts[i % len(texts)]
+        channel = channel if channel in channels else rng.choice(channels)
         complaint, _ = services.register_complaint(
             process=process, user=users[0], channel=channel, content=content, request=request,
             parties=[{"role": "complainant", "name": f"{rng.choice(SURNAMES)}先生",

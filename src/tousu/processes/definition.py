@@ -161,6 +161,7 @@ class ProcessDef(Strict):
     states: tuple[StateDef, ...] = Field(min_length=2)
     actions: tuple[ActionDef, ...] = Field(min_length=1)
     clocks: tuple[ClockDef, ...] = ()
+    demo_texts: tuple[str, ...] = ()  # sample complaint texts for `tousu init --demo`
 
     # Lookups used by the engine; built once per definition.
     def state(self, name: str) -> StateDef:

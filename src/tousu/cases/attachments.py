@@ -1,0 +1,78 @@
+"""Attachments: type checked by content (not by name), size limited, stored under the data
+directory with a random name, never under static."""
+
+from __future__ import annotations
+
+import hashlib
+
+import filetype
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from tousu.accounts.models import User
+
+from .errors import Invalid
+from .models import Attachment, Complaint, Event
+
+ALLOWED_TYPES = {
+    "image/jpeg": "JPG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "application/pdf": "PDF",
+}
+ALLOWED_TEXT = "JPG、PNG、GIF、WebP 图片或 PDF"
+
+
+def check_upload(name: str, content: bytes) -> str:
+    """The content type if the file is acceptable; Invalid with the reason otherwise."""
+    limit = settings.TOUSU_ATTACHMENT_MAX_BYTES
+    if len(content) > limit:
+        raise Invalid(
+            f"文件「{name}」太大（{len(content) / 1048576:.1f} MB），每个附件最大 {limit // 1048576} MB",
+            {"fields": {"file": [f"最大 {limit // 1048576} MB"]}},
+        )
+    if not content:
+        raise Invalid(f"文件「{name}」是空的", {"fields": {"file": ["空文件"]}})
+    kind = filetype.guess(content[:8192])
+    if kind is None or kind.mime not in ALLOWED_TYPES:
+        found = f"（实际内容是 {kind.mime}）" if kind else ""
+        raise Invalid(
+            f"文件「{name}」的类型不被接受{found}；只接受{ALLOWED_TEXT}",
+            {"fields": {"file": [f"只接受{ALLOWED_TEXT}"]}},
+        )
+    return kind.mime
+
+
+@transaction.atomic
+def add_attachment(
+    complaint: Complaint,
+    *,
+    name: str,
+    content: bytes,
+    user: User | None,
+    kind: str = "evidence",
+    is_public: bool = False,
+    via: str = "web",
+    actor_name: str = "",
+) -> Attachment:
+    content_type = check_upload(name, content)
+    safe_name = name.replace("\\", "/").rsplit("/", 1)[-1][:200] or "附件"
+    attachment = Attachment(
+        complaint=complaint, original_name=safe_name, content_type=content_type, size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(), kind=kind, is_public=is_public, uploaded_by=user,
+    )
+    attachment.file.save(safe_name, ContentFile(content), save=False)
+    try:  # a failed write removes the file again: nothing half-written
+        attachment.save()
+        Event.objects.create(
+            complaint=complaint, action="attachment_added", label="上传附件", from_state=complaint.state,
+            to_state=complaint.state, actor=user, actor_name=actor_name or (str(user) if user else "投诉人"),
+            via=via, payload={"attachment": attachment.pk, "name": safe_name, "size": len(content)},
+            visibility=Event.PUBLIC if is_public else Event.INTERNAL, public_label="已提交材料" if is_public else "",
+        )
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    return attachment
