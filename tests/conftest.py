@@ -21,6 +21,17 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    # In-process caches outlive a test's rolled-back transaction.
+    from tousu.accounts.models import _current_organisation
+    from tousu.processes.selectors import active_process
+
+    _current_organisation.cache_clear()
+    active_process.cache_clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The production hasher costs ~0.3 s a user by design; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

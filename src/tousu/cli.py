@@ -247,8 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="启动 Web 服务（gunicorn）")
     s.add_argument("--host", default=os.environ.get("TOUSU_HOST", "127.0.0.1"))
     s.add_argument("--port", type=int, default=int(os.environ.get("TOUSU_PORT", "8000")))
-    s.add_argument("--workers", type=int, default=int(os.environ.get("TOUSU_WORKERS", "2")))
-    s.add_argument("--threads", type=int, default=int(os.environ.get("TOUSU_THREADS", "8")))
+    # Processes, not threads, carry the load: Python threads share one core (the GIL), and a thread
+    # holding SQLite's write lock must not wait for the GIL. Measured in bench/intake.py.
+    s.add_argument("--workers", type=int, default=int(os.environ.get("TOUSU_WORKERS", 2 * (os.cpu_count() or 1))))
+    s.add_argument("--threads", type=int, default=int(os.environ.get("TOUSU_THREADS", "1")))
     s.add_argument("--access-log", action="store_true")
     s.set_defaults(func=cmd_serve)
 

@@ -93,6 +93,7 @@ TEMPLATES = [
 def _database(url: str) -> dict:
     db = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["ENGINE"] = "tousu.db.sqlite"  # SQLite plus a write lock without busy polling
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN so two
         # writers queue on busy_timeout instead of failing halfway with "database is locked".
         db["OPTIONS"] = {

@@ -1,6 +1,7 @@
 import hashlib
 import secrets
 
+from cachetools.func import ttl_cache
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
@@ -23,10 +24,19 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        _current_organisation.cache_clear()
+
     @classmethod
     def current(cls) -> "Organisation":
-        org = cls.objects.order_by("pk").first()
-        return org or cls(name="投诉处理中心")
+        return _current_organisation()
+
+
+@ttl_cache(maxsize=1, ttl=5)
+def _current_organisation() -> Organisation:
+    # Read on every registration (tracking-number prefix); changed rarely, from the admin.
+    return Organisation.objects.order_by("pk").first() or Organisation(name="投诉处理中心")
 
 
 class Department(models.Model):

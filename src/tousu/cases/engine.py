@@ -24,7 +24,7 @@ from tousu.processes.guards import GUARDS
 from tousu.processes.models import Category
 
 from .errors import Conflict, Forbidden, Invalid, NotPossible
-from .forms import build_form, json_value, type_errors
+from .forms import form_class, json_value, type_errors
 from .models import Complaint, Event, Task
 
 
@@ -71,7 +71,7 @@ def _validate(complaint: Complaint, action: ActionDef, data: Mapping[str, Any], 
     if strict_types:
         if errors := type_errors(action.form, data):
             raise Invalid("表单数据有误", {"fields": errors})
-    form = build_form(action.form, complaint.process.name)(data=data)
+    form = form_class(complaint.process, action.name)(data=data)
     if not form.is_valid():
         raise Invalid("表单数据有误", {"fields": {k: list(v) for k, v in form.errors.items()}})
     cleaned = form.cleaned_data

@@ -76,6 +76,21 @@ def build_form(fields: Iterable[FieldDef], process_name: str) -> type[forms.Form
     return type("ActionForm", (forms.Form,), attrs)
 
 
+_FORM_CLASSES: dict[tuple[int, str, str], type[forms.Form]] = {}
+
+
+def form_class(process, action: str | None = None) -> type[forms.Form]:
+    """The form of an action (or, with no action, the registration's sector fields), built once per
+    process version: a version's definition never changes."""
+    key = (process.pk, process.checksum, action or "")
+    cls = _FORM_CLASSES.get(key)
+    if cls is None:
+        definition = process.definition
+        fields = definition.action(action).form if action else definition.fields
+        cls = _FORM_CLASSES[key] = build_form(fields, process.name)
+    return cls
+
+
 def json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()

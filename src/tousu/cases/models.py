@@ -61,9 +61,10 @@ class Complaint(models.Model):
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     closed_at = models.DateTimeField("结案时间", null=True, blank=True)
+    # No index: never filtered on, and every index is another page written per registration.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
+        related_name="+", db_index=False,
     )
 
     class Meta:
@@ -145,7 +146,7 @@ class Event(models.Model):
     to_state = models.CharField("新状态", max_length=50, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+",
+        related_name="+", db_index=False,
     )
     actor_name = models.CharField("操作人", max_length=100, blank=True)
     via = models.CharField("途径", max_length=20, default="web")
@@ -153,7 +154,7 @@ class Event(models.Model):
     comment = models.TextField("说明", blank=True)
     visibility = models.CharField("可见性", max_length=10, choices=VISIBILITY, default=INTERNAL)
     public_label = models.CharField("公开说明", max_length=200, blank=True)
-    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    created_at = models.DateTimeField("时间", default=timezone.now)
 
     objects = EventQuerySet.as_manager()
 

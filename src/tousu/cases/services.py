@@ -12,10 +12,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
+from tousu.db import fastinsert
 from tousu.processes.models import Category, ProcessDefinition
 
 from .errors import Invalid, NotFound
-from .forms import build_form, json_value, type_errors
+from .forms import form_class, json_value, type_errors
 from .models import Complaint, Counter, Event, IdempotencyRecord, Party, hash_access_code, new_access_code
 
 PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address", "nationality", "relation")
@@ -39,10 +40,9 @@ def next_counter(key: str) -> int:
     raise RuntimeError(f"counter {key} unavailable")
 
 
-def _tracking_number(at: datetime) -> str:
-    local = timezone.localtime(at)
-    prefix = Organisation.current().tracking_prefix
-    return f"{prefix}-{local:%Y%m%d}-{next_counter(f'complaint:{local:%Y%m%d}'):04d}"
+def _tracking_number(prefix: str, at: datetime) -> str:
+    day = f"{timezone.localtime(at):%Y%m%d}"
+    return f"{prefix}-{day}-{next_counter(f'complaint:{day}'):04d}"
 
 
 def register_complaint(
@@ -74,7 +74,7 @@ def register_complaint(
         )
     if strict_types and (errors := type_errors(definition.fields, fields)):
         raise Invalid("行业字段有误", {"fields": {f"fields.{k}": v for k, v in errors.items()}})
-    form = build_form(definition.fields, process.name)(data=fields)
+    form = form_class(process)(data=fields)
     if not form.is_valid():
         raise Invalid("行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}})
     category_obj = None
@@ -88,42 +88,48 @@ def register_complaint(
 
     now = timezone.now()
     code = new_access_code()
-    with transaction.atomic():
-        complaint = Complaint.objects.create(
-            tracking_number=_tracking_number(now),
-            access_code_hash=hash_access_code(code),
-            process=process,
-            state=definition.initial_state.name,
-            channel=channel,
-            title=title or content[:40],
-            content=content,
-            request=request,
-            category=category_obj,
-            department_id=category_obj.department_id if category_obj else None,
-            fields={k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])},
-            is_anonymous=is_anonymous,
-            received_at=received_at or now,
-            created_by=user,
-        )
-        Party.objects.bulk_create(
-            Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None}) for p in parties
-        )
-        event = Event.objects.create(
-            complaint=complaint,
-            action="created",
-            label="登记",
-            to_state=complaint.state,
-            actor=user,
-            actor_name=actor_name or (str(user) if user else "投诉人"),
-            via=via,
-            payload={"channel": channel},
-            visibility=Event.PUBLIC,
-            public_label="投诉已登记",
-            created_at=now,
-        )
-        from tousu.clocks.services import on_created
+    prefix = Organisation.current().tracking_prefix
+    complaint = Complaint(
+        access_code_hash=hash_access_code(code),
+        process=process,
+        state=definition.initial_state.name,
+        channel=channel,
+        title=title or content[:40],
+        content=content,
+        request=request,
+        category=category_obj,
+        department_id=category_obj.department_id if category_obj else None,
+        fields={k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])},
+        is_anonymous=is_anonymous,
+        received_at=received_at or now,
+        created_by=user,
+    )
+    party_rows = [
+        Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None}) for p in parties
+    ]
+    event = Event(
+        complaint=complaint,
+        action="created",
+        label="登记",
+        to_state=complaint.state,
+        actor=user,
+        actor_name=actor_name or (str(user) if user else "投诉人"),
+        via=via,
+        payload={"channel": channel},
+        visibility=Event.PUBLIC,
+        public_label="投诉已登记",
+        created_at=now,
+    )
+    from tousu.clocks.services import initial_clocks
 
-        on_created(complaint, event)
+    clocks = initial_clocks(complaint, now)
+    # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
+    with transaction.atomic():
+        complaint.tracking_number = _tracking_number(prefix, now)
+        fastinsert.insert([complaint])
+        for row in (*party_rows, event, *clocks):
+            row.complaint_id = complaint.pk
+        fastinsert.insert([*party_rows, event, *clocks])
     return complaint, code
 
 

@@ -48,7 +48,7 @@ class Clock(models.Model):
     amount = models.FloatField("时长")
     state = models.CharField("状态", max_length=10, choices=STATE, default=RUNNING)
     started_at = models.DateTimeField("开始")
-    due_at = models.DateTimeField("截止", db_index=True)
+    due_at = models.DateTimeField("截止")
     warn_at = models.DateTimeField("预警时间", null=True, blank=True)
     # The due time is always computed from (basis_at, basis_amount): the start, or the last resume or
     # extension, and the amount left then. Reloading a year's schedule recomputes from it exactly.

@@ -72,10 +72,10 @@ def _start(complaint: Complaint, d: ClockDef, at: datetime, cal) -> Clock:
     return clock
 
 
-def on_created(complaint: Complaint, event: Event) -> None:
+def initial_clocks(complaint: Complaint, at: datetime) -> list[Clock]:
+    """The clocks a new case starts with (unsaved: registration inserts them with the case)."""
     cal = calendar()
-    defs = [c for c in complaint.definition.clocks if "created" in c.start]
-    Clock.objects.bulk_create(_start(complaint, c, event.created_at, cal) for c in defs)
+    return [_start(complaint, c, at, cal) for c in complaint.definition.clocks if "created" in c.start]
 
 
 def on_action(complaint: Complaint, action: str, event: Event) -> None:

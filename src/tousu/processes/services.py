@@ -7,6 +7,7 @@ from django.db import transaction
 from tousu.accounts.models import Department
 
 from .models import Category, ProcessDefinition
+from .selectors import active_process
 from .validation import load_file, load_text
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -37,6 +38,7 @@ def install_definition(source: str, file: str = "<definition>") -> ProcessDefini
         name=definition.name, version=version, label=definition.label, source=source,
         checksum=checksum, is_active=True,
     )
+    active_process.cache_clear()
     departments = {}
     for dep in definition.departments:  # parents are declared before children
         parent = departments.get(dep.parent) if dep.parent else None

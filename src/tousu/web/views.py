@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from tousu.accounts.models import Organisation
 from tousu.cases import engine, selectors, services
 from tousu.cases.errors import CaseError, Forbidden, NotFound
-from tousu.cases.forms import build_form
+from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
 from tousu.cases.privacy import party_dict
 from tousu.clocks.services import time_left
@@ -54,8 +54,8 @@ def case_detail(request, pk):
     detail = selectors.case_detail(complaint)
     actions = []
     for action in engine.possible_actions(complaint, request.user):
-        form_class = build_form(action.form, complaint.process.name)
-        actions.append({"action": action, "form": form_class(prefix=action.name)})
+        form = form_class(complaint.process, action.name)(prefix=action.name)
+        actions.append({"action": action, "form": form})
     return render(
         request,
         "web/case_detail.html",
