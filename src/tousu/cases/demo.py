@@ -34,6 +34,15 @@ DEMO_TEXTS = [
     ("web", "客服热线一直占线，打了二十多次才接通，接通后又被转来转去。", "改善热线接通率"),
     ("visit", "仓库发错了颜色，要求换货却让我自己承担来回运费，不合理。", "免费换货"),
 ]
+DEMO_REMARKS = [
+    "已电话联系客户，核实了时间、地点和经过。",
+    "经查，情况基本属实，责任在我方。",
+    "已与相关人员谈话，说明了处理意见。",
+    "客户情绪已平复，同意按方案处理。",
+    "已安排专人跟进，三日内反馈进展。",
+    "调阅了记录和监控，事实清楚。",
+    "按公司制度处理，并在部门例会上通报。",
+]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 
 
@@ -43,7 +52,7 @@ def _fill(field: FieldDef, rng: random.Random, process: ProcessDefinition, users
         case "text":
             return f"{field.label}：{rng.choice(SURNAMES)}某"
         case "textarea":
-            return f"{field.label}：已核实情况，按规定处理。"
+            return rng.choice(DEMO_REMARKS)
         case "integer":
             return 1
         case "boolean":

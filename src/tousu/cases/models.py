@@ -30,6 +30,14 @@ def hash_access_code(code: str, salt: str | None = None) -> str:
     return f"{salt}${digest}"
 
 
+FLAG_LABELS = {
+    "escalated": "已请示上级",
+    "reopened": "不满意重办",
+    "serious": "严重",
+    "leadership": "已报领导",
+}
+
+
 class Complaint(models.Model):
     """One complaint case. Its state is a projection of its events."""
 
@@ -89,6 +97,14 @@ class Complaint(models.Model):
     @property
     def state_label(self) -> str:
         return self.definition.state_label(self.state)
+
+    @property
+    def channel_label(self) -> str:
+        return next((c.label for c in self.definition.channels if c.value == self.channel), self.channel)
+
+    @property
+    def flag_labels(self) -> list[str]:
+        return [FLAG_LABELS.get(f, f) for f in self.flags]
 
     @property
     def is_final(self) -> bool:

@@ -53,3 +53,46 @@ def case_detail(complaint: Complaint) -> dict:
         "attachments": list(complaint.attachments.all()),
         "clocks": list(complaint.clocks.all()),
     }
+
+
+def _display_value(field, value, names: dict[str, str]) -> str:
+    if field is None:
+        values = value if isinstance(value, list) else [value]
+        return "、".join(names.get(v, str(v)) if isinstance(v, str) else str(v) for v in values)
+    if field.type == "boolean":
+        return "是" if value else "否"
+    if field.type in ("choice", "multichoice"):
+        labels = {c.value: c.label for c in field.choices}
+        values = value if isinstance(value, list) else [value]
+        return "、".join(labels.get(v, v) for v in values)
+    if field.type in ("category", "department", "departments", "users"):
+        values = value if isinstance(value, list) else [value]
+        return "、".join(names.get(v, v) for v in values)
+    return str(value)
+
+
+def event_rows(complaint: Complaint, events) -> list[tuple]:
+    """Each event with its payload as (label, text) pairs in the words of the flow's forms."""
+    from tousu.accounts.models import Department, User
+    from tousu.processes.models import Category
+
+    definition = complaint.definition
+    codes = {v for e in events for v in (e.payload.values()) for v in (v if isinstance(v, list) else [v]) if isinstance(v, str)}
+    names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
+    names |= dict(Category.objects.filter(process_name=complaint.process.name, code__in=codes).values_list("code", "label"))
+    names |= {u.username: str(u) for u in User.objects.filter(username__in=codes)}
+    names |= {c.value: c.label for c in definition.channels}
+    rows = []
+    for e in events:
+        action = definition.action(e.action)
+        fields = {f.name: f for f in action.form} if action else {}
+        shown = [
+            (fields[k].label if k in fields else PAYLOAD_LABELS.get(k, k), _display_value(fields.get(k), v, names))
+            for k, v in e.payload.items()
+            if k in fields or k in PAYLOAD_LABELS
+        ]
+        rows.append((e, shown))
+    return rows
+
+
+PAYLOAD_LABELS = {"channel": "渠道", "name": "文件", "amount": "延长", "old_due": "原截止", "new_due": "新截止"}

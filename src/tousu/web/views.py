@@ -63,7 +63,7 @@ def case_detail(request, pk):
             "c": complaint,
             "parties": [party_dict(p, reveal=False) for p in detail["parties"]],
             "tasks": detail["tasks"],
-            "events": detail["events"],
+            "events": selectors.event_rows(complaint, detail["events"]),
             "clocks": [(k, time_left(k)) for k in detail["clocks"]],
             "actions": actions,
         },
@@ -89,8 +89,9 @@ def apply_action(request, pk, name):
         )
         messages.success(request, f"已执行：{action.label if action else name}")
     except CaseError as exc:
+        labels = {f.name: f.label for f in action.form} if action else {}
         fields = exc.details.get("fields", {})
-        detail = "；".join(f"{k}：{'、'.join(v)}" for k, v in fields.items())
+        detail = "；".join(f"{labels.get(k, k)}：{'、'.join(v)}" for k, v in fields.items())
         messages.error(request, f"{exc.message}{'：' + detail if detail else ''}")
     except ValueError:
         messages.error(request, "版本号无效，请刷新页面")

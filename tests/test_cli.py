@@ -1,0 +1,118 @@
+"""The `tousu` command: outputs, exit codes (0 ok, 1 runtime failure, 2 bad usage or input)."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tousu.cli import main
+
+TOUSU = str(Path(sys.executable).parent / "tousu")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["workdays", "add", "2025-09-30", "3"], "2025-10-11"),
+        (["workdays", "add", "2026-02-13", "1"], "2026-02-14"),
+        (["workdays", "due", "2025-09-24", "--days", "7"], "2025-10-09"),
+        (["workdays", "due", "2025-09-30", "--workdays", "3"], "2025-10-11"),
+        (["workdays", "between", "2025-09-30", "2025-10-11"], "3"),
+        (["workdays", "due", "2026-02-13T17:00", "--work-hours", "2"], "2026-02-14 09:00"),
+        (["workdays", "due", "2026-02-13T17:00", "--hours", "24"], "2026-02-14 17:00"),
+    ],
+)
+def test_workdays_commands(argv, expected, capsys):
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == expected
+
+
+@pytest.mark.django_db
+def test_estimated_year_is_marked_provisional_never_a_traceback(capsys):
+    assert main(["workdays", "add", "2026-12-30", "5"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.endswith(" provisional") and out.startswith("2027-01-")
+    assert main(["workdays", "due", "2027-09-28", "--days", "3"]) == 0
+    assert capsys.readouterr().out.strip().endswith(" provisional")
+
+
+@pytest.mark.django_db
+def test_bad_input_exits_2_with_one_line(capsys):
+    assert main(["workdays", "add", "2025-13-01", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "YYYY-MM-DD" in err
+    assert main(["workdays", "add", "2025-01-01", "-3"]) == 2
+    assert main(["workdays", "due", "2025-01-01"]) == 2
+    assert main(["init", "--template", "nope"]) == 2
+    assert "可用" in capsys.readouterr().err
+
+
+def test_usage_error_exits_2():
+    with pytest.raises(SystemExit) as exc:
+        main(["no-such-command"])
+    assert exc.value.code == 2
+
+
+@pytest.mark.django_db
+def test_createuser_and_token(capsys, generic):
+    assert main(["createuser", "wang", "--role", "officer", "--name", "王芳"]) == 0
+    assert "一次性密码" in capsys.readouterr().out
+    assert main(["createuser", "li", "--role", "janitor"]) == 2
+    assert "未知角色" in capsys.readouterr().err
+    assert main(["token", "create", "wang"]) == 0
+    token = capsys.readouterr().out.strip()
+    from tousu.accounts.selectors import user_for_token
+
+    assert token.startswith("tsu_") and user_for_token(token)[0].username == "wang"
+    assert main(["token", "create", "nobody"]) == 2
+
+
+@pytest.mark.django_db
+def test_calendar_status(capsys):
+    assert main(["calendar", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "2004–2026: 官方" in out and "估算" in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_init_with_demo_spreads_cases_over_states(capsys):
+    assert main(["init", "--template", "generic", "--demo"]) == 0
+    out = capsys.readouterr().out
+    assert "officer" in out and "一次性密码" in out
+    from tousu.cases.models import Complaint
+
+    states = set(Complaint.objects.values_list("state", flat=True))
+    assert len(states) >= 6
+    assert main(["init", "--template", "generic", "--demo"]) == 0  # a second run changes nothing
+    assert "已存在" in capsys.readouterr().out
+
+
+def test_serve_starts_a_real_server(tmp_path):
+    env = {**os.environ, "TOUSU_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([TOUSU, "migrate"], env=env, check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([TOUSU, "serve", "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not answer")
+        assert "登录" in body
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
