@@ -26,9 +26,13 @@ def _fresh_caches():
     from tousu.accounts.models import _current_organisation
     from tousu.processes.selectors import active_process
 
+    from tousu.clocks.services import invalidate_calendar
+
     _current_organisation.cache_clear()
     active_process.cache_clear()
+    invalidate_calendar()
     yield
+    invalidate_calendar()
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,11 @@ from ninja import Header, Router, Status
 
 from tousu.accounts.models import Organisation
 from tousu.cases import engine, selectors, services
-from tousu.cases.errors import Forbidden, Invalid
+from tousu.cases.errors import Forbidden, Invalid, NotFound
 from tousu.cases.forms import json_schema
 from tousu.cases.models import Complaint
 from tousu.cases.privacy import party_dict
+from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.processes.selectors import active_process
 
@@ -21,6 +22,7 @@ from .schemas import (
     ComplaintOut,
     ComplaintSummary,
     ErrorOut,
+    ExtendIn,
 )
 
 router = Router(tags=["投诉"])
@@ -113,7 +115,7 @@ def get_complaint(request, complaint_id: int):
             for e in detail["events"]
         ],
         "clocks": [
-            {"name": k.name, "label": k.label, "basis": k.basis, "unit": k.unit, "amount": k.amount,
+            {"id": k.pk, "name": k.name, "label": k.label, "basis": k.basis, "unit": k.unit, "amount": k.amount,
              "state": k.state, "started_at": k.started_at, "due_at": k.due_at, "provisional": k.provisional,
              "extended": k.extended, "breached": k.breached_at is not None, "time_left": time_left(k)}
             for k in detail["clocks"]
@@ -140,6 +142,24 @@ def apply_action(request, complaint_id: int, name: str, payload: ActionIn):
         complaint, request.user, name, data=payload.data, version=payload.version, comment=payload.comment,
         via="api", actor_name=_actor(request), strict_types=True,
     )
+    return Status(200, {
+        "id": complaint.pk, "state": complaint.state, "state_label": complaint.state_label,
+        "version": complaint.version, "event_id": event.pk,
+    })
+
+
+@router.post(
+    "/{int:complaint_id}/clocks/{int:clock_id}/extend", response={200: ActionApplied, **ERRORS}, summary="时限延期"
+)
+def extend_clock(request, complaint_id: int, clock_id: int, payload: ExtendIn):
+    """由流程定义中指定的角色批准，需说明理由，不能超过该时限的最大延期。"""
+    complaint = selectors.complaint_for(request.user, complaint_id)
+    clock = complaint.clocks.filter(pk=clock_id).first()
+    if clock is None:
+        raise NotFound(f"投诉 {complaint_id} 没有时限 {clock_id}")
+    clock_services.extend(clock, request.user, payload.amount, payload.reason)
+    complaint.refresh_from_db()
+    event = complaint.events.filter(action="clock_extended").latest("id")
     return Status(200, {
         "id": complaint.pk, "state": complaint.state, "state_label": complaint.state_label,
         "version": complaint.version, "event_id": event.pk,

@@ -85,6 +85,7 @@ class EventOut(Schema):
 
 
 class ClockOut(Schema):
+    id: int
     name: str
     label: str
     basis: str
@@ -159,3 +160,8 @@ class ActionApplied(Schema):
     state_label: str
     version: int
     event_id: int
+
+
+class ExtendIn(Strict):
+    amount: float = Field(gt=0, le=1000, description="延长量，以时限自身单位计")
+    reason: str = Field(min_length=1, max_length=500)

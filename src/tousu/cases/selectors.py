@@ -22,6 +22,25 @@ def visible_complaints(user: User) -> QuerySet[Complaint]:
     return qs
 
 
+CLOCK_FILTERS = {"overdue": "已超时", "due_soon": "即将到期", "provisional": "暂定时限"}
+
+
+def filter_by_clock(qs: QuerySet[Complaint], status: str, now=None) -> QuerySet[Complaint]:
+    """Cases with a running clock that is overdue, due soon (past its warning time) or provisional."""
+    from django.utils import timezone
+
+    from tousu.clocks.models import Clock
+
+    now = now or timezone.now()
+    running = Clock.objects.filter(complaint=OuterRef("pk"), state=Clock.RUNNING)
+    condition = {
+        "overdue": Q(due_at__lt=now),
+        "due_soon": Q(warn_at__lte=now, due_at__gte=now),
+        "provisional": Q(provisional=True),
+    }[status]
+    return qs.filter(Exists(running.filter(condition)))
+
+
 def can_see(user: User, complaint: Complaint) -> bool:
     if not user.is_authenticated or not user.role_codes:
         return False

@@ -122,7 +122,7 @@ def register_complaint(
     )
     from tousu.clocks.services import initial_clocks
 
-    clocks = initial_clocks(complaint, now)
+    clocks = initial_clocks(complaint, complaint.received_at)  # statutory periods run from receipt
     # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
     with transaction.atomic():
         complaint.tracking_number = _tracking_number(prefix, now)

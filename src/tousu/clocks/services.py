@@ -118,6 +118,12 @@ def time_left(clock: Clock, now: datetime | None = None) -> float:
     return workdays.remaining(clock.unit, now or timezone.now(), clock.due_at, calendar=calendar())
 
 
+def can_extend(clock: Clock, user: User) -> bool:
+    d = _clock_def(clock.complaint, clock.name)
+    return bool(d and d.max_extension and clock.state != Clock.STOPPED and user.has_role(*d.extension_roles)
+                and clock.extended < d.max_extension)
+
+
 @transaction.atomic
 def extend(clock: Clock, user: User, amount: float, reason: str) -> Clock:
     """Extend a running or paused clock by `amount` of its unit, within the flow's maximum."""

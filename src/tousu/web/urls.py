@@ -12,4 +12,6 @@ urlpatterns = [
     path("cases/new/", views.register, name="register"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/actions/<slug:name>/", views.apply_action, name="apply_action"),
+    path("cases/<int:pk>/clocks/<int:clock_id>/extend/", views.extend_clock, name="extend_clock"),
+    path("notifications/", views.notifications, name="notifications"),
 ]

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -16,6 +17,7 @@ from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
 from tousu.cases.privacy import party_dict
+from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.processes.selectors import active_process
 
@@ -42,8 +44,14 @@ def case_list(request):
     state = request.GET.get("state", "")
     if state:
         qs = qs.filter(state=state)
+    clock = request.GET.get("clock", "")
+    if clock in selectors.CLOCK_FILTERS:
+        qs = selectors.filter_by_clock(qs, clock)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    return render(request, "web/case_list.html", {"page": page, "state": state})
+    return render(
+        request, "web/case_list.html",
+        {"page": page, "state": state, "clock": clock, "clock_filters": selectors.CLOCK_FILTERS},
+    )
 
 
 @login_required
@@ -64,7 +72,7 @@ def case_detail(request, pk):
             "parties": [party_dict(p, reveal=False) for p in detail["parties"]],
             "tasks": detail["tasks"],
             "events": selectors.event_rows(complaint, detail["events"]),
-            "clocks": [(k, time_left(k)) for k in detail["clocks"]],
+            "clocks": [(k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]],
             "actions": actions,
         },
     )
@@ -96,6 +104,35 @@ def apply_action(request, pk, name):
     except ValueError:
         messages.error(request, "版本号无效，请刷新页面")
     return redirect("web:case_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def extend_clock(request, pk, clock_id):
+    complaint, error = _case_or_error(request, pk)
+    if error:
+        return error
+    clock = complaint.clocks.filter(pk=clock_id).first()
+    if clock is None:
+        return render(request, "web/error.html", {"message": "时限不存在"}, status=404)
+    try:
+        amount = float(request.POST.get("amount", ""))
+        clock_services.extend(clock, request.user, amount, request.POST.get("reason", ""))
+        messages.success(request, f"已延长「{clock.label}」{amount:g} {clock.unit_label}")
+    except ValueError:
+        messages.error(request, "延期时长应为数字")
+    except CaseError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:case_detail", pk=pk)
+
+
+@login_required
+def notifications(request):
+    items = request.user.notifications.select_related("complaint")[:100]
+    if request.method == "POST":
+        request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
+        return redirect("web:notifications")
+    return render(request, "web/notifications.html", {"items": items})
 
 
 @login_required
