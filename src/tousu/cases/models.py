@@ -46,19 +46,23 @@ class Complaint(models.Model):
 
     tracking_number = models.CharField("投诉编号", max_length=32, unique=True)
     access_code_hash = models.CharField(max_length=90, editable=False)
-    process = models.ForeignKey("processes.ProcessDefinition", verbose_name="流程", on_delete=models.PROTECT)
-    state = models.CharField("状态", max_length=50, db_index=True)
+    # Indexes are chosen, not defaulted: each one is another page written on every registration.
+    process = models.ForeignKey(
+        "processes.ProcessDefinition", verbose_name="流程", on_delete=models.PROTECT, db_index=False
+    )
+    state = models.CharField("状态", max_length=50)
     version = models.PositiveIntegerField("版本", default=1)
     channel = models.CharField("渠道", max_length=20)
     title = models.CharField("摘要", max_length=200, blank=True)
     content = models.TextField("投诉内容")
     request = models.TextField("诉求", blank=True)
     category = models.ForeignKey(
-        "processes.Category", verbose_name="投诉类别", null=True, blank=True, on_delete=models.PROTECT
+        "processes.Category", verbose_name="投诉类别", null=True, blank=True, on_delete=models.PROTECT,
+        db_index=False,
     )
-    department = models.ForeignKey(
+    department = models.ForeignKey(  # indexed by (department, state)
         "accounts.Department", verbose_name="责任部门", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="complaints",
+        related_name="complaints", db_index=False,
     )
     complexity = models.CharField("复杂程度", max_length=10, choices=COMPLEXITY, default="general")
     severity = models.CharField("严重程度", max_length=10, choices=SEVERITY, default="normal")
@@ -80,6 +84,7 @@ class Complaint(models.Model):
         ordering = ["-received_at"]
         indexes = [
             models.Index(fields=["department", "state"]),
+            models.Index(fields=["state", "received_at"]),
             models.Index(fields=["received_at"]),
         ]
 

@@ -74,9 +74,12 @@ def register_complaint(
         )
     if strict_types and (errors := type_errors(definition.fields, fields)):
         raise Invalid("行业字段有误", {"fields": {f"fields.{k}": v for k, v in errors.items()}})
-    form = form_class(process)(data=fields)
-    if not form.is_valid():
-        raise Invalid("行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}})
+    sector = {}
+    if fields or any(f.required for f in definition.fields):  # nothing to check when nothing was given
+        form = form_class(process)(data=fields)
+        if not form.is_valid():
+            raise Invalid("行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}})
+        sector = {k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])}
     category_obj = None
     if category:
         category_obj = Category.objects.filter(process_name=process.name, code=category, is_active=True).first()
@@ -99,7 +102,7 @@ def register_complaint(
         request=request,
         category=category_obj,
         department_id=category_obj.department_id if category_obj else None,
-        fields={k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])},
+        fields=sector,
         is_anonymous=is_anonymous,
         received_at=received_at or now,
         created_by=user,

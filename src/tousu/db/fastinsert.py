@@ -13,15 +13,26 @@ from functools import cache
 from django.db import connections, models
 
 
+# Field classes whose database value is the attribute itself (already validated by the caller):
+# reading it directly skips a chain of method calls per field. Everything else (dates, JSON, …)
+# goes through the field's own preparation.
+_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.FloatField)
+
+
 @cache
-def _statement(model: type[models.Model], vendor: str) -> tuple[str, tuple[models.Field, ...]]:
+def _statement(model: type[models.Model], vendor: str) -> tuple[str, tuple, tuple]:
     meta = model._meta
     fields = tuple(f for f in meta.concrete_fields if not f.primary_key)
     qn = connections["default"].ops.quote_name
     columns = ", ".join(qn(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {qn(meta.pk.column)}"
-    return sql, fields
+    plain = tuple(
+        (isinstance(f, _PLAIN) and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False))
+        or isinstance(f, models.ForeignKey)
+        for f in fields
+    )
+    return sql, fields, plain
 
 
 def insert(objs: Iterable[models.Model], using: str = "default") -> None:
@@ -29,8 +40,11 @@ def insert(objs: Iterable[models.Model], using: str = "default") -> None:
     connection = connections[using]
     with connection.cursor() as cursor:
         for obj in objs:
-            sql, fields = _statement(type(obj), connection.vendor)
-            params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+            sql, fields, plain = _statement(type(obj), connection.vendor)
+            params = [
+                getattr(obj, f.attname) if is_plain else f.get_db_prep_save(f.pre_save(obj, True), connection)
+                for f, is_plain in zip(fields, plain, strict=True)
+            ]
             cursor.execute(sql, params)
             obj.pk = cursor.fetchone()[0]
             obj._state.adding = False
