@@ -59,11 +59,11 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_init(args) -> int:
-    _django()
-    from tousu.processes.services import template_names
+    from tousu.processes.catalog import template_names
 
     if args.template not in template_names():
         raise UsageError(f"未知模板「{args.template}」；可用：{', '.join(template_names())}")
+    _django()
     _migrate()
     from tousu.cases import demo
 
@@ -87,7 +87,7 @@ def cmd_process(args) -> int:
                     print(problem, file=sys.stderr)
         return 2 if failed else 0
 
-    from tousu.processes.services import template_names, template_path
+    from tousu.processes.catalog import template_names, template_path
 
     if args.process_cmd == "list":
         for name in template_names():

@@ -17,6 +17,7 @@ from tousu.processes.models import Category, ProcessDefinition
 from tousu.processes.services import install_template
 
 from . import engine, services
+from .attachments import add_attachment
 from .errors import Invalid
 from .models import Complaint
 
@@ -34,6 +35,11 @@ DEMO_TEXTS = [
     ("web", "客服热线一直占线，打了二十多次才接通，接通后又被转来转去。", "改善热线接通率"),
     ("visit", "仓库发错了颜色，要求换货却让我自己承担来回运费，不合理。", "免费换货"),
 ]
+# The smallest well-formed PDF: the written proof some flows require before acceptance.
+SAMPLE_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
 DEMO_REMARKS = [
     "已电话联系客户，核实了时间、地点和经过。",
     "经查，情况基本属实，责任在我方。",
@@ -98,11 +104,13 @@ def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int
         rng.shuffle(options)
         for action, user in options:
             data = fill_form(action, rng, complaint.process, users)
+            if any(g.name == "has_attachment" for g in action.guards) and not complaint.attachments.exists():
+                add_attachment(complaint, name="书面材料.pdf", content=SAMPLE_PDF, user=user, via="cli")
             try:
                 complaint, _ = engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="cli")
                 break
             except Invalid:
-                continue  # a guard the demo cannot satisfy (e.g. written proof): try another branch
+                continue  # a guard the demo cannot satisfy: try another branch
         else:
             break
     return complaint
@@ -112,12 +120,12 @@ def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int
 def initialise(template: str, *, org_name: str | None = None, with_demo: bool = False, cases: int = 40) -> str:
     ensure_roles()
     org = Organisation.objects.order_by("pk").first()
+    process = install_template(template)
     if org is None:
-        org = Organisation.objects.create(name=org_name or "投诉处理中心", default_process=template)
+        org = Organisation.objects.create(name=org_name or "投诉处理中心", default_process=process.name)
     elif org_name:
         org.name = org_name
         org.save()
-    process = install_template(template)
     lines = [f"组织：{org.name}；流程：{process}"]
     if not with_demo:
         return "\n".join(lines)

@@ -146,8 +146,11 @@ class ClockDef(Strict):
     notify_roles: tuple[Name, ...] = ("officer",)
 
 
+ProcessName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=50)]
+
+
 class ProcessDef(Strict):
-    name: Name
+    name: ProcessName  # the template's file name, e.g. tourism-authority
     version: int = Field(ge=1)
     label: Label
     flows: tuple[str, ...] = ()

@@ -1,25 +1,13 @@
 """Installing flows: a template's definition, its departments and its category map."""
 
-from pathlib import Path
-
 from django.db import transaction
 
 from tousu.accounts.models import Department
 
+from .catalog import template_names, template_path  # noqa: F401  (re-exported)
 from .models import Category, ProcessDefinition
 from .selectors import active_process
 from .validation import load_file, load_text
-
-TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-
-def template_path(name: str) -> Path:
-    return TEMPLATES_DIR / f"{name}.yaml"
-
-
-def template_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATES_DIR.glob("*.yaml"))
-
 
 @transaction.atomic
 def install_definition(source: str, file: str = "<definition>") -> ProcessDefinition:

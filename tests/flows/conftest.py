@@ -1,0 +1,193 @@
+"""Fixtures for the sector templates' scenario tests.
+
+`install_flow(name)` installs a shipped template, creates one user per role (receiver, officer,
+leader, verifier, auditor, admin) and a handler and a head for every department the template
+declares (`handler_<code>`, `head_<code>`), and returns a `Flow` whose helpers go through the real
+services and engine. Scenario tests call `f.act(complaint, "user", "action_name", **form)` with the
+action name as a string literal: `test_all_actions_exercised.py` reads those literals to prove that
+every action of every template is walked by some scenario.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+
+import pytest
+
+
+def _png() -> bytes:
+    """A real 1×1 PNG (the attachment check reads the content, not the name)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00\x00\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
+PDF = (
+    b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+BASE_USERS = {
+    "receiver": ["receiver"],
+    "officer": ["officer"],
+    "leader": ["leader"],
+    "verifier": ["verifier"],
+    "auditor": ["auditor"],
+    "admin": ["admin"],
+}
+
+
+@dataclass
+class Flow:
+    name: str
+    process: object
+    users: dict = field(default_factory=dict)
+
+    @property
+    def definition(self):
+        return self.process.definition
+
+    def user(self, who):
+        return self.users[who] if isinstance(who, str) else who
+
+    # --- writes, through the real services ----------------------------------------------------
+
+    def register(
+        self,
+        content="投诉内容",
+        *,
+        channel=None,
+        category=None,
+        parties=None,
+        fields=None,
+        is_anonymous=False,
+        by="receiver",
+        **kwargs,
+    ):
+        from tousu.cases.services import register_complaint
+
+        if parties is None:
+            parties = (
+                []
+                if is_anonymous
+                else [{"role": "complainant", "name": "张三", "phone": "13812345678"}]
+            )
+        complaint, _ = register_complaint(
+            process=self.process,
+            user=self.user(by),
+            channel=channel or self.definition.channels[0].value,
+            content=content,
+            category=category,
+            parties=parties,
+            fields=fields,
+            is_anonymous=is_anonymous,
+            **kwargs,
+        )
+        return complaint
+
+    def act(self, complaint, who, action, /, **data):
+        from tousu.cases.engine import apply_action
+
+        complaint, _ = apply_action(
+            complaint, self.user(who), action, data=data, version=complaint.version
+        )
+        return complaint
+
+    def refused(self, complaint, who, action, /, error=None, **data):
+        """Assert the engine refuses the action and leaves the case exactly as it was."""
+        from tousu.cases.engine import apply_action
+        from tousu.cases.errors import CaseError
+
+        state, version = complaint.state, complaint.version
+        events = complaint.events.count()
+        with pytest.raises(error or CaseError) as exc:
+            apply_action(complaint, self.user(who), action, data=data, version=complaint.version)
+        complaint.refresh_from_db()
+        assert (complaint.state, complaint.version) == (state, version)
+        assert complaint.events.count() == events
+        return exc.value
+
+    def attach(self, complaint, name="书面材料.png", who="receiver"):
+        """Upload a real PNG, or a real PDF when the name ends in .pdf."""
+        from tousu.cases.attachments import add_attachment
+
+        content = PDF if name.lower().endswith(".pdf") else PNG
+        return add_attachment(complaint, name=name, content=content, user=self.user(who))
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def possible(self, complaint, who):
+        from tousu.cases.engine import possible_actions
+
+        return {a.name for a in possible_actions(complaint, self.user(who))}
+
+    @staticmethod
+    def events(complaint):
+        """Action names in order (engine actions only; attachments and clock events left out)."""
+        skip = {
+            "attachment_added",
+            "clock_extended",
+            "clock_warning",
+            "clock_breached",
+            "escalated",
+        }
+        names = complaint.events.order_by("created_at", "id").values_list("action", flat=True)
+        return [n for n in names if n not in skip]
+
+    @staticmethod
+    def clocks(complaint):
+        """{clock name: state of its latest instance} — running / paused / stopped."""
+        from tousu.clocks.models import Clock
+
+        return {c.name: c.state for c in Clock.objects.filter(complaint=complaint).order_by("id")}
+
+    @staticmethod
+    def clock(complaint, name):
+        from tousu.clocks.models import Clock
+
+        return Clock.objects.filter(complaint=complaint, name=name).order_by("-id").first()
+
+    @staticmethod
+    def tasks(complaint):
+        return list(complaint.tasks.order_by("id").values_list("department__code", "kind", "state"))
+
+
+@pytest.fixture
+def install_flow(db):
+    from tousu.accounts.models import Department, Organisation
+    from tousu.accounts.services import create_user, ensure_roles
+    from tousu.processes.services import install_template
+
+    def _install(template: str) -> Flow:
+        ensure_roles()
+        process = install_template(template)
+        if not Organisation.objects.exists():
+            Organisation.objects.create(name="测试单位", default_process=process.name)
+        users = {}
+        for username, roles in BASE_USERS.items():
+            users[username], _ = create_user(username, roles=roles, password=f"pw-{username}-123")
+        for dep in process.definition.departments:
+            department = Department.objects.get(code=dep.code)
+            for prefix, role in (("handler", "handler"), ("head", "dept_head")):
+                username = f"{prefix}_{dep.code}"
+                users[username], _ = create_user(
+                    username, roles=[role], department=department, password=f"pw-{username}-123"
+                )
+        return Flow(template, process, users)
+
+    return _install
