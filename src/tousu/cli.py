@@ -111,6 +111,23 @@ def cmd_process(args) -> int:
             for c in d.clocks:
                 print(f"  {c.name:24} {c.label}：{c.amount:g} {c.unit}（{c.basis}）")
         return 0
+    if args.process_cmd == "diagram":
+        from tousu.processes.diagram import render_svg
+
+        path = template_path(args.name) if args.name in template_names() else None
+        if path is None:
+            if not os.path.isfile(args.name):
+                raise UsageError(f"未知流程「{args.name}」：给出模板名（{', '.join(template_names())}）或定义文件")
+            path = args.name
+        d = load_file(path)
+        svg = render_svg(d)
+        if args.output in (None, "-"):
+            sys.stdout.write(svg)
+        else:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(svg)
+            print(f"已写入 {args.output}（{d.label}）")
+        return 0
     if args.process_cmd == "install":
         _django()
         from tousu.processes.services import install_definition
@@ -121,7 +138,7 @@ def cmd_process(args) -> int:
                 p = install_definition(fh.read(), path)
             print(f"已安装 {p}")
         return 0
-    raise UsageError("用法：tousu process list|show|validate|install")
+    raise UsageError("用法：tousu process list|show|validate|diagram|install")
 
 
 def cmd_createuser(args) -> int:
@@ -270,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("name")
     x = psub.add_parser("validate", help="校验流程定义文件")
     x.add_argument("files", nargs="+")
+    x = psub.add_parser("diagram", help="流程图（SVG）")
+    x.add_argument("name", help="模板名或定义文件")
+    x.add_argument("-o", "--output", help="输出文件，默认输出到标准输出")
     x = psub.add_parser("install", help="校验并安装流程定义文件")
     x.add_argument("files", nargs="+")
     s.set_defaults(func=cmd_process)

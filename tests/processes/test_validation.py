@@ -99,3 +99,31 @@ def test_process_list_and_show(capsys):
     out = capsys.readouterr().out
     assert "领导批示" in out and "答复时限" in out
     assert main(["process", "show", "nope"]) == 2
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_diagram_renders_every_state_with_chinese_labels(name, tmp_path, capsys):
+    out = tmp_path / f"{name}.svg"
+    assert main(["process", "diagram", name, "-o", str(out)]) == 0
+    svg = out.read_text(encoding="utf-8")
+    from tousu.processes.validation import load_file
+
+    d = load_file(template_path(name))
+    assert svg.startswith("<svg") and svg.count('class="state') == len(d.states)
+    for state in d.states:
+        assert f">{state.label}</text>" in svg
+    import xml.dom.minidom
+
+    xml.dom.minidom.parseString(svg)  # well-formed
+
+
+def test_diagram_highlights_the_path_taken():
+    from tousu.processes.diagram import render_svg
+    from tousu.processes.validation import load_file
+
+    d = load_file(template_path("generic"))
+    svg = render_svg(d, current="classifying", visited=frozenset({"registered", "classifying"}),
+                     taken=frozenset({("registered", "classifying")}))
+    assert 'class="state current visited" data-state="classifying"' in svg
+    assert 'class="edge taken" data-from="registered" data-to="classifying"' in svg
+    assert svg.count("edge taken") == 1

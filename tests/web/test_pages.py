@@ -76,3 +76,12 @@ def test_admin_in_chinese(staff):
     c.login(username="boss", password="pw-boss-123")
     page = c.get("/admin/").content.decode()
     assert "部门" in page and "用户" in page and "投诉类别" in page
+
+
+def test_case_page_shows_the_diagram_with_the_path_taken(staff, register, act):
+    c = register()
+    c = act(c, "officer", "judge_valid")
+    page = client_for("officer").get(f"/cases/{c.pk}/").content.decode()
+    assert 'class="flow-diagram"' in page
+    assert 'data-state="classifying"' in page and "state current visited" in page
+    assert 'class="edge taken" data-from="registered" data-to="classifying"' in page

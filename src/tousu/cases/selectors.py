@@ -115,3 +115,15 @@ def event_rows(complaint: Complaint, events) -> list[tuple]:
 
 
 PAYLOAD_LABELS = {"channel": "渠道", "name": "文件", "amount": "延长", "old_due": "原截止", "new_due": "新截止"}
+
+
+def path_taken(complaint: Complaint, events) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:
+    """States the case has been in and the transitions it took, for the highlighted diagram."""
+    visited, taken = {complaint.state}, set()
+    for e in events:
+        if e.to_state:
+            visited.add(e.to_state)
+        if e.from_state and e.to_state and e.from_state != e.to_state:
+            visited.add(e.from_state)
+            taken.add((e.from_state, e.to_state))
+    return frozenset(visited), frozenset(taken)

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponseForbidden, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,6 +20,8 @@ from tousu.cases.models import Counter
 from tousu.cases.privacy import party_dict
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
+from tousu.processes.diagram import notes as diagram_notes
+from tousu.processes.diagram import render_svg
 from tousu.processes.selectors import active_process
 
 from .forms import RegistrationForm
@@ -60,6 +63,8 @@ def case_detail(request, pk):
     if error:
         return error
     detail = selectors.case_detail(complaint)
+    visited, taken = selectors.path_taken(complaint, detail["events"])
+    diagram = render_svg(complaint.definition, current=complaint.state, visited=visited, taken=taken)
     actions = []
     for action in engine.possible_actions(complaint, request.user):
         form = form_class(complaint.process, action.name)(prefix=action.name)
@@ -74,6 +79,8 @@ def case_detail(request, pk):
             "events": selectors.event_rows(complaint, detail["events"]),
             "clocks": [(k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]],
             "actions": actions,
+            "diagram": mark_safe(diagram),  # built from the definition's own labels, all escaped
+            "diagram_notes": diagram_notes(complaint.definition),
         },
     )
 
