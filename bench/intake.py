@@ -71,14 +71,20 @@ while time.perf_counter() < end:
     n += 1
 print(n / (time.perf_counter() - start))
 """
-    out = subprocess.run([sys.executable, "-c", code], env={**env, "DJANGO_SETTINGS_MODULE": "tousu.settings"},
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "DJANGO_SETTINGS_MODULE": "tousu.settings"},
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         raise SystemExit(out.stderr)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def load(port: int, path: str, headers: dict, clients: int, seconds: float) -> tuple[float, int, int]:
+def load(
+    port: int, path: str, headers: dict, clients: int, seconds: float
+) -> tuple[float, int, int]:
     """`clients` threads with keep-alive connections POST for `seconds`; returns (rate, ok, errors)."""
     ok = errors = 0
     lock = threading.Lock()
@@ -118,7 +124,9 @@ def http_rates(env, token: str, clients: int, seconds: float) -> tuple[tuple, tu
     port = free_port()
     server = subprocess.Popen(
         [TOUSU, "serve", "--port", str(port)],  # the server as deployed: `tousu serve` defaults
-        env={**env, "TOUSU_BENCH_FLOOR": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**env, "TOUSU_BENCH_FLOOR": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         start_new_session=True,
     )
     try:
@@ -146,8 +154,12 @@ def bench(label: str, env: dict, args) -> None:
     floor, intake = http_rates(env, token, args.clients, args.seconds)
     print(f"\n[{label}]")
     print(f"  service layer (1 process)        {service:8.0f} complaints/s")
-    print(f"  HTTP floor (insert one row)      {floor[0]:8.0f} req/s   ({floor[1]} ok, {floor[2]} errors)")
-    print(f"  HTTP intake, {args.clients} clients          {intake[0]:8.0f} complaints/s ({intake[1]} ok, {intake[2]} errors)")
+    print(
+        f"  HTTP floor (insert one row)      {floor[0]:8.0f} req/s   ({floor[1]} ok, {floor[2]} errors)"
+    )
+    print(
+        f"  HTTP intake, {args.clients} clients          {intake[0]:8.0f} complaints/s ({intake[1]} ok, {intake[2]} errors)"
+    )
     print(f"  intake / floor                   {intake[0] / floor[0]:8.2f}")
 
 
@@ -155,10 +167,17 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--clients", type=int, default=16)
-    p.add_argument("--postgres", default=os.environ.get("TOUSU_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/tousu_bench"))
+    p.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "TOUSU_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/tousu_bench"
+        ),
+    )
     p.add_argument("--no-postgres", action="store_true")
     args = p.parse_args()
-    print(f"intake benchmark: {args.clients} clients, {args.seconds:g} s per measurement, {os.cpu_count()} CPUs")
+    print(
+        f"intake benchmark: {args.clients} clients, {args.seconds:g} s per measurement, {os.cpu_count()} CPUs"
+    )
 
     data = Path(tempfile.mkdtemp(prefix="tousu-bench-"))
     try:
@@ -170,13 +189,17 @@ def main() -> None:
 
             url = args.postgres.rsplit("/", 1)[0] + "/tousu_bench"
             try:
-                with psycopg.connect(args.postgres.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+                with psycopg.connect(
+                    args.postgres.rsplit("/", 1)[0] + "/postgres", autocommit=True
+                ) as conn:
                     conn.execute("DROP DATABASE IF EXISTS tousu_bench")
                     conn.execute("CREATE DATABASE tousu_bench TEMPLATE template0 ENCODING 'UTF8'")
             except psycopg.OperationalError as exc:
                 print(f"\n[PostgreSQL] not reachable ({exc.__class__.__name__}); skipped")
                 return
-            bench("PostgreSQL", {**env, "TOUSU_DATA_DIR": str(data / "pg"), "DATABASE_URL": url}, args)
+            bench(
+                "PostgreSQL", {**env, "TOUSU_DATA_DIR": str(data / "pg"), "DATABASE_URL": url}, args
+            )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

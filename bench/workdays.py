@@ -80,8 +80,11 @@ def sweep(label: str, env: dict, args) -> None:
     print(f"\n[{label}]", flush=True)
     run(env, "init", "--template", "generic")
     run(env, "createuser", "bench", "--role", "officer", "--password", "bench-password-1")
-    subprocess.run([sys.executable, "-c", SWEEP, str(args.clocks), str(args.due)],
-                   env={**env, "DJANGO_SETTINGS_MODULE": "tousu.settings"}, check=True)
+    subprocess.run(
+        [sys.executable, "-c", SWEEP, str(args.clocks), str(args.due)],
+        env={**env, "DJANGO_SETTINGS_MODULE": "tousu.settings"},
+        check=True,
+    )
 
 
 def main() -> None:
@@ -111,7 +114,9 @@ def main() -> None:
                 print(f"\n[PostgreSQL] not reachable ({exc.__class__.__name__}); skipped")
                 return
             url = args.postgres.rsplit("/", 1)[0] + "/tousu_bench"
-            sweep("PostgreSQL", {**env, "TOUSU_DATA_DIR": str(data / "pg"), "DATABASE_URL": url}, args)
+            sweep(
+                "PostgreSQL", {**env, "TOUSU_DATA_DIR": str(data / "pg"), "DATABASE_URL": url}, args
+            )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 

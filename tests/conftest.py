@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's loop beside the live server
+os.environ.setdefault(
+    "DJANGO_ALLOW_ASYNC_UNSAFE", "true"
+)  # Playwright's loop beside the live server
 
 
 def pytest_collection_modifyitems(config, items):
@@ -16,7 +18,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             if os.environ.get("TOUSU_REQUIRE_POSTGRES") == "1":
-                raise pytest.UsageError("TOUSU_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL")
+                raise pytest.UsageError(
+                    "TOUSU_REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL"
+                )
             item.add_marker(skip_pg)
 
 
@@ -24,9 +28,8 @@ def pytest_collection_modifyitems(config, items):
 def _fresh_caches():
     # In-process caches outlive a test's rolled-back transaction.
     from tousu.accounts.models import _current_organisation
-    from tousu.processes.selectors import active_process
-
     from tousu.clocks.services import invalidate_calendar
+    from tousu.processes.selectors import active_process
 
     _current_organisation.cache_clear()
     active_process.cache_clear()
@@ -71,7 +74,9 @@ def staff(generic):
     }
     users = {}
     for name, (roles, dept) in specs.items():
-        users[name], _ = create_user(name, roles=roles, department=dept, password="pw-" + name + "-123")
+        users[name], _ = create_user(
+            name, roles=roles, department=dept, password="pw-" + name + "-123"
+        )
     return users
 
 
@@ -81,8 +86,12 @@ def register(generic, staff):
 
     def _register(content="产品质量有问题，要求退货", **kwargs):
         kwargs.setdefault("channel", "phone")
-        kwargs.setdefault("parties", [{"role": "complainant", "name": "张三", "phone": "13812345678"}])
-        complaint, _ = register_complaint(process=generic, user=staff["receiver"], content=content, **kwargs)
+        kwargs.setdefault(
+            "parties", [{"role": "complainant", "name": "张三", "phone": "13812345678"}]
+        )
+        complaint, _ = register_complaint(
+            process=generic, user=staff["receiver"], content=content, **kwargs
+        )
         return complaint
 
     return _register

@@ -105,7 +105,9 @@ def cmd_process(args) -> int:
             print(f"  {s.name:24} {s.label}{mark}")
         print("动作：")
         for a in d.actions:
-            print(f"  {a.name:24} {a.label}：{', '.join(a.source)} → {a.to or '（不变）'}  角色：{', '.join(a.roles)}")
+            print(
+                f"  {a.name:24} {a.label}：{', '.join(a.source)} → {a.to or '（不变）'}  角色：{', '.join(a.roles)}"
+            )
         if d.clocks:
             print("时限：")
             for c in d.clocks:
@@ -117,7 +119,9 @@ def cmd_process(args) -> int:
         path = template_path(args.name) if args.name in template_names() else None
         if path is None:
             if not os.path.isfile(args.name):
-                raise UsageError(f"未知流程「{args.name}」：给出模板名（{', '.join(template_names())}）或定义文件")
+                raise UsageError(
+                    f"未知流程「{args.name}」：给出模板名（{', '.join(template_names())}）或定义文件"
+                )
             path = args.name
         d = load_file(path)
         svg = render_svg(d)
@@ -153,8 +157,12 @@ def cmd_createuser(args) -> int:
             raise UsageError(f"部门「{args.department}」不存在")
     try:
         user, password = create_user(
-            args.username, roles=args.role, department=dept, display_name=args.name or "",
-            password=args.password, is_superuser="admin" in args.role,
+            args.username,
+            roles=args.role,
+            department=dept,
+            display_name=args.name or "",
+            password=args.password,
+            is_superuser="admin" in args.role,
         )
     except UnknownRole as exc:
         raise UsageError(str(exc)) from None
@@ -216,22 +224,38 @@ def cmd_workdays(args) -> int:
         a, b = _date(args.a), _date(args.b)
         n = cal.workdays_between(a, b)
         lo, hi = min(a, b), max(a, b)
-        provisional = any(cal.year_status(y) == workdays.ESTIMATED for y in range(lo.year, hi.year + 1))
+        provisional = any(
+            cal.year_status(y) == workdays.ESTIMATED for y in range(lo.year, hi.year + 1)
+        )
         print(f"{n}{' provisional' if provisional else ''}")
     elif args.workdays_cmd == "due":
         try:
             start = datetime.fromisoformat(args.start)
         except ValueError:
-            raise UsageError(f"起始时间「{args.start}」无效，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM") from None
-        given = [(u, v) for u, v in (("calendar_days", args.days), ("hours", args.hours),
-                                     ("working_days", args.workdays), ("working_hours", args.work_hours)) if v is not None]
+            raise UsageError(
+                f"起始时间「{args.start}」无效，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM"
+            ) from None
+        given = [
+            (u, v)
+            for u, v in (
+                ("calendar_days", args.days),
+                ("hours", args.hours),
+                ("working_days", args.workdays),
+                ("working_hours", args.work_hours),
+            )
+            if v is not None
+        ]
         if len(given) != 1:
             raise UsageError("请给出且只给出一个：--days、--workdays、--hours 或 --work-hours")
         unit, amount = given[0]
         if amount <= 0:
             raise UsageError("时长必须大于 0")
         result = workdays.due(start, unit, amount, calendar=cal)
-        text = result.date_str if unit in ("calendar_days", "working_days") else result.at.strftime("%Y-%m-%d %H:%M")
+        text = (
+            result.date_str
+            if unit in ("calendar_days", "working_days")
+            else result.at.strftime("%Y-%m-%d %H:%M")
+        )
         print(f"{text}{' provisional' if result.provisional else ''}")
     return 0
 
@@ -266,7 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=int(os.environ.get("TOUSU_PORT", "8000")))
     # Processes, not threads, carry the load: Python threads share one core (the GIL), and a thread
     # holding SQLite's write lock must not wait for the GIL. Measured in bench/intake.py.
-    s.add_argument("--workers", type=int, default=int(os.environ.get("TOUSU_WORKERS", 2 * (os.cpu_count() or 1))))
+    s.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("TOUSU_WORKERS", 2 * (os.cpu_count() or 1))),
+    )
     s.add_argument("--threads", type=int, default=int(os.environ.get("TOUSU_THREADS", "1")))
     s.add_argument("--access-log", action="store_true")
     s.set_defaults(func=cmd_serve)

@@ -33,7 +33,11 @@ def message(err: dict[str, Any]) -> str:
     if kind == "string_too_long":
         return f"太长：最多 {ctx.get('max_length')} 个字符"
     if kind == "string_too_short":
-        return "不能为空" if ctx.get("min_length") == 1 else f"太短：至少 {ctx.get('min_length')} 个字符"
+        return (
+            "不能为空"
+            if ctx.get("min_length") == 1
+            else f"太短：至少 {ctx.get('min_length')} 个字符"
+        )
     if kind == "too_long":
         return f"太多：最多 {ctx.get('max_length')} 项"
     if kind == "too_short":
@@ -42,8 +46,12 @@ def message(err: dict[str, Any]) -> str:
         return f"取值无效，允许：{ctx.get('expected', '')}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         limit = next(iter(ctx.values()), "")
-        words = {"greater_than": "必须大于", "greater_than_equal": "不能小于", "less_than": "必须小于",
-                 "less_than_equal": "不能大于"}
+        words = {
+            "greater_than": "必须大于",
+            "greater_than_equal": "不能小于",
+            "less_than": "必须小于",
+            "less_than_equal": "不能大于",
+        }
         return f"{words[kind]} {limit}"
     if kind == "value_error":
         return str(ctx.get("error", err.get("msg", "")))

@@ -29,7 +29,10 @@ class ApiClient:
 
     def post(self, path, body=None, raw: str | None = None, idempotency_key: str | None = None):
         data = raw if raw is not None else json.dumps(body or {}, ensure_ascii=False)
-        headers = {**self.headers, **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
+        headers = {
+            **self.headers,
+            **({"Idempotency-Key": idempotency_key} if idempotency_key else {}),
+        }
         return self.client.post(path, data=data, content_type="application/json", headers=headers)
 
 
@@ -71,7 +74,12 @@ def test_same_idempotency_key_creates_once_and_replays_the_body(api):
         (json.dumps({"channel": "phone"}), 422, "invalid", "content：缺少必填项"),
         (json.dumps({**BODY, "content": "长" * 10001}), 422, "invalid", "最多 10000 个字符"),
         (json.dumps({**BODY, "colour": "red"}), 422, "invalid", "colour：未知的字段"),
-        (json.dumps({**BODY, "parties": [{"name": "x", "age": 3}]}), 422, "invalid", "parties[0].age"),
+        (
+            json.dumps({**BODY, "parties": [{"name": "x", "age": 3}]}),
+            422,
+            "invalid",
+            "parties[0].age",
+        ),
         (json.dumps({**BODY, "channel": "pigeon"}), 422, "invalid", "渠道「pigeon」无效"),
         (json.dumps({**BODY, "fields": {"target": ["a"]}}), 422, "invalid", "应为文本"),
         (json.dumps({**BODY, "fields": {"shoe_size": 42}}), 422, "invalid", "行业字段有误"),
@@ -85,7 +93,9 @@ def test_bad_input_gets_a_clear_4xx_and_stores_nothing(api, raw, status, code, w
     body = r.json()
     assert body["code"] == code and words in json.dumps(body, ensure_ascii=False)
     assert set(body) == {"code", "message", "details"}
-    assert Complaint.objects.count() == 0 and Party.objects.count() == 0 and Event.objects.count() == 0
+    assert (
+        Complaint.objects.count() == 0 and Party.objects.count() == 0 and Event.objects.count() == 0
+    )
 
 
 def test_unauthenticated_and_revoked(api, staff):
@@ -110,14 +120,24 @@ def test_read_actions_and_apply(api):
     assert by_name["resolve_on_spot"]["form"]["required"] == ["solution", "satisfaction"]
     assert by_name["resolve_on_spot"]["label"] == "现场解决"
 
-    r = client.post(f"{URL}/{created['id']}/actions/judge_valid", {"version": 1, "data": {"reason": "成立"}})
+    r = client.post(
+        f"{URL}/{created['id']}/actions/judge_valid", {"version": 1, "data": {"reason": "成立"}}
+    )
     assert r.status_code == 200 and r.json()["state"] == "classifying" and r.json()["version"] == 2
-    stale = client.post(f"{URL}/{created['id']}/actions/assign_department", {"version": 1, "data": {"category": "quality"}})
+    stale = client.post(
+        f"{URL}/{created['id']}/actions/assign_department",
+        {"version": 1, "data": {"category": "quality"}},
+    )
     assert stale.status_code == 409 and stale.json()["code"] == "stale_version"
-    impossible = client.post(f"{URL}/{created['id']}/actions/instruct", {"version": 2, "data": {"instruction": "x"}})
+    impossible = client.post(
+        f"{URL}/{created['id']}/actions/instruct", {"version": 2, "data": {"instruction": "x"}}
+    )
     assert impossible.status_code == 422
     assert "assign_department" in impossible.json()["details"]["possible"]
-    bad = client.post(f"{URL}/{created['id']}/actions/assign_department", {"version": 2, "data": {"category": "nope"}})
+    bad = client.post(
+        f"{URL}/{created['id']}/actions/assign_department",
+        {"version": 2, "data": {"category": "nope"}},
+    )
     assert bad.status_code == 422 and "category" in bad.json()["details"]["fields"]
     event = Event.objects.filter(action="judge_valid").get()
     assert event.via == "api" and "API 令牌" in event.actor_name

@@ -5,8 +5,13 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
@@ -14,7 +19,9 @@ def pytest_collection_modifyitems(config, items):
     if shutil.which(CHROMIUM):
         return
     if os.environ.get("TOUSU_REQUIRE_BROWSER") == "1":
-        raise pytest.UsageError(f"TOUSU_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)")
+        raise pytest.UsageError(
+            f"TOUSU_REQUIRE_BROWSER=1 but {CHROMIUM} is missing (apt-get install chromium)"
+        )
     skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed")
     for item in items:
         if "browser" in item.keywords:

@@ -10,7 +10,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def act(page, label: str, fields: dict[str, str] | None = None):
-    box = page.locator("details", has=page.locator("summary", has_text=re.compile(f"^{re.escape(label)}$")))
+    box = page.locator(
+        "details", has=page.locator("summary", has_text=re.compile(f"^{re.escape(label)}$"))
+    )
     box.locator("summary").click()
     for name, value in (fields or {}).items():
         field = box.get_by_label(name)

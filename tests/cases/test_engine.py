@@ -17,7 +17,10 @@ def names(actions):
 def test_possible_actions_depend_on_state_and_role(register, staff):
     c = register()
     assert names(engine.possible_actions(c, staff["receiver"])) == {
-        "resolve_on_spot", "judge_valid", "judge_invalid", "add_note"
+        "resolve_on_spot",
+        "judge_valid",
+        "judge_invalid",
+        "add_note",
     }
     assert names(engine.possible_actions(c, staff["auditor"])) == set()
     assert names(engine.possible_actions(c, staff["leader"])) == {"add_note"}
@@ -30,7 +33,13 @@ def test_departmental_roles_act_only_on_their_department(register, act, staff):
     assert "propose_plan" in names(engine.possible_actions(c, staff["handler_q"]))
     assert "propose_plan" not in names(engine.possible_actions(c, staff["handler_t"]))
     with pytest.raises(Forbidden):
-        engine.apply_action(c, staff["handler_t"], "propose_plan", data={"cause": "x", "plan": "y"}, version=c.version)
+        engine.apply_action(
+            c,
+            staff["handler_t"],
+            "propose_plan",
+            data={"cause": "x", "plan": "y"},
+            version=c.version,
+        )
 
 
 def test_forbidden_role_gets_403(register, staff):
@@ -42,8 +51,15 @@ def test_forbidden_role_gets_403(register, staff):
 def test_impossible_action_lists_the_possible_ones(register, staff):
     c = register()
     with pytest.raises(NotPossible) as exc:
-        engine.apply_action(c, staff["officer"], "instruct", data={"instruction": "x"}, version=c.version)
-    assert set(exc.value.details["possible"]) == {"resolve_on_spot", "judge_valid", "judge_invalid", "add_note"}
+        engine.apply_action(
+            c, staff["officer"], "instruct", data={"instruction": "x"}, version=c.version
+        )
+    assert set(exc.value.details["possible"]) == {
+        "resolve_on_spot",
+        "judge_valid",
+        "judge_invalid",
+        "add_note",
+    }
     assert "judge_valid（投诉成立）" in exc.value.message
 
 
@@ -58,10 +74,19 @@ def test_stale_version_is_a_conflict_and_changes_nothing(register, staff):
 def test_invalid_form_changes_nothing(register, staff):
     c = register()
     with pytest.raises(Invalid) as exc:
-        engine.apply_action(c, staff["receiver"], "resolve_on_spot", data={"satisfaction": "ecstatic"}, version=1)
+        engine.apply_action(
+            c, staff["receiver"], "resolve_on_spot", data={"satisfaction": "ecstatic"}, version=1
+        )
     assert set(exc.value.details["fields"]) == {"solution", "satisfaction"}
     with pytest.raises(Invalid) as exc:
-        engine.apply_action(c, staff["receiver"], "resolve_on_spot", data={"solution": 5, "extra": 1}, version=1, strict_types=True)
+        engine.apply_action(
+            c,
+            staff["receiver"],
+            "resolve_on_spot",
+            data={"solution": 5, "extra": 1},
+            version=1,
+            strict_types=True,
+        )
     assert set(exc.value.details["fields"]) == {"solution", "extra"}
     c.refresh_from_db()
     assert c.state == "registered" and c.version == 1 and c.events.count() == 1
@@ -73,7 +98,9 @@ def test_guard_refuses_reply_without_leader_instruction(register, staff, generic
     Complaint.objects.filter(pk=c.pk).update(state="replying")
     c.refresh_from_db()
     with pytest.raises(Invalid) as exc:
-        engine.apply_action(c, staff["officer"], "reply", data={"reply": "r", "method": "phone"}, version=c.version)
+        engine.apply_action(
+            c, staff["officer"], "reply", data={"reply": "r", "method": "phone"}, version=c.version
+        )
     assert "领导批示" in exc.value.message
 
 
@@ -95,13 +122,17 @@ def test_tracking_numbers_are_unique_and_readable(register):
     numbers = [register().tracking_number for _ in range(5)]
     assert len(set(numbers)) == 5
     assert all(n.startswith("TS-") and len(n) == len("TS-20261127-0001") for n in numbers)
-    assert [int(n[-4:]) for n in numbers] == list(range(int(numbers[0][-4:]), int(numbers[0][-4:]) + 5))
+    assert [int(n[-4:]) for n in numbers] == list(
+        range(int(numbers[0][-4:]), int(numbers[0][-4:]) + 5)
+    )
 
 
 def test_access_code_is_hashed_and_checkable(generic, staff):
     from tousu.cases.services import register_complaint
 
-    c, code = register_complaint(process=generic, user=staff["receiver"], channel="visit", content="内容")
+    c, code = register_complaint(
+        process=generic, user=staff["receiver"], channel="visit", content="内容"
+    )
     assert code not in c.access_code_hash
     assert c.check_access_code(code) and c.check_access_code(code.lower())
     assert not c.check_access_code("WRONG123")
@@ -126,7 +157,13 @@ def test_channel_and_sector_fields_are_validated(generic, staff):
         register_complaint(process=generic, user=staff["receiver"], channel="pigeon", content="x")
     assert "phone" in exc.value.message
     with pytest.raises(Invalid):
-        register_complaint(process=generic, user=staff["receiver"], channel="phone", content="x", fields={"occurred_at": "yesterday"})
+        register_complaint(
+            process=generic,
+            user=staff["receiver"],
+            channel="phone",
+            content="x",
+            fields={"occurred_at": "yesterday"},
+        )
     assert Complaint.objects.count() == 0 and Party.objects.count() == 0
 
 
@@ -151,7 +188,10 @@ def test_two_concurrent_actions_one_wins_one_conflicts(generic, staff, register)
 
     threads = [
         threading.Thread(target=attempt, args=("officer", "judge_valid", {})),
-        threading.Thread(target=attempt, args=("receiver", "judge_invalid", {"explanation": "e", "method": "oral"})),
+        threading.Thread(
+            target=attempt,
+            args=("receiver", "judge_invalid", {"explanation": "e", "method": "oral"}),
+        ),
     ]
     for t in threads:
         t.start()

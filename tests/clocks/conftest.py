@@ -59,7 +59,9 @@ def clockflow(db):
     users = {
         "officer": create_user("officer", roles=["officer"], password="pw-officer-123")[0],
         "leader": create_user("leader", roles=["leader"], password="pw-leader-123")[0],
-        "head": create_user("head", roles=["dept_head"], department=office, password="pw-head-123")[0],
+        "head": create_user("head", roles=["dept_head"], department=office, password="pw-head-123")[
+            0
+        ],
     }
     users["officer"].email = "officer@example.org"
     users["officer"].save()
@@ -74,7 +76,11 @@ def new_case(clockflow):
 
     def _new(at):
         complaint, _ = register_complaint(
-            process=process, user=users["officer"], channel="phone", content="测试", category="general",
+            process=process,
+            user=users["officer"],
+            channel="phone",
+            content="测试",
+            category="general",
             received_at=at,
         )
         return complaint

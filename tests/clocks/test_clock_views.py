@@ -25,12 +25,16 @@ def test_list_filters_overdue_due_soon_and_provisional(new_case):
     fresh = new_case(now)
     future = new_case(datetime(2027, 12, 20, 9, tzinfo=SH))
     soon = new_case(now)
-    Clock.objects.filter(complaint=soon).update(warn_at=now - timedelta(minutes=1), due_at=now + timedelta(hours=3))
+    Clock.objects.filter(complaint=soon).update(
+        warn_at=now - timedelta(minutes=1), due_at=now + timedelta(hours=3)
+    )
     officer = client("officer")
 
     def listed(flt):
         page = officer.get(f"/cases/?clock={flt}").content.decode()
-        return {c.tracking_number for c in (overdue, fresh, future, soon) if c.tracking_number in page}
+        return {
+            c.tracking_number for c in (overdue, fresh, future, soon) if c.tracking_number in page
+        }
 
     assert listed("overdue") == {overdue.tracking_number}
     assert listed("due_soon") == {soon.tracking_number}
@@ -48,7 +52,11 @@ def test_extension_through_the_page_and_the_api(new_case, clockflow):
     _, users = clockflow
     c = new_case(timezone.now())
     clock = Clock.objects.get(complaint=c)
-    r = client("leader").post(f"/cases/{c.pk}/clocks/{clock.pk}/extend/", {"amount": "2", "reason": "等待检测报告"}, follow=True)
+    r = client("leader").post(
+        f"/cases/{c.pk}/clocks/{clock.pk}/extend/",
+        {"amount": "2", "reason": "等待检测报告"},
+        follow=True,
+    )
     assert "已延长" in r.content.decode()
     _, raw = create_token(users["leader"])
     api = Client(headers={"Authorization": f"Bearer {raw}"})
@@ -60,7 +68,9 @@ def test_extension_through_the_page_and_the_api(new_case, clockflow):
     clock.refresh_from_db()
     assert clock.extended == 3
     detail = api.get(f"/api/v1/complaints/{c.pk}").json()
-    assert detail["clocks"][0]["extended"] == 3 and detail["clocks"][0]["basis"].startswith("《市场监督")
+    assert detail["clocks"][0]["extended"] == 3 and detail["clocks"][0]["basis"].startswith(
+        "《市场监督"
+    )
 
 
 def test_notifications_inbox(new_case, clockflow):

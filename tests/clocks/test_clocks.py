@@ -33,7 +33,9 @@ def test_clock_starts_at_receipt_on_the_official_calendar(new_case):
     # 7 working days from the day after receipt, across National Day 2025 and its make-up Sunday.
     assert clock.due_at == at(2025, 10, 10, 23, 59, 59, 999999)
     assert clock.provisional is False
-    assert clock.warn_at.date() == date(2025, 10, 8) or clock.warn_at == at(2025, 9, 30, 23, 59, 59, 999999)
+    assert clock.warn_at.date() == date(2025, 10, 8) or clock.warn_at == at(
+        2025, 9, 30, 23, 59, 59, 999999
+    )
 
 
 @pytest.mark.django_db
@@ -144,13 +146,17 @@ def test_estimated_year_is_provisional_and_an_import_recomputes(new_case, tmp_pa
     # Estimate: 2027-01-01 off, then Mon 01-04 … Thu 01-07 is the 7th working day.
     assert clock.due_at.date() == date(2027, 1, 7)
     schedule = tmp_path / "2027.yaml"
-    schedule.write_text("year: 2027\nholidays: ['2027-01-01..2027-01-04']\nworkdays: []\n", encoding="utf-8")
+    schedule.write_text(
+        "year: 2027\nholidays: ['2027-01-01..2027-01-04']\nworkdays: []\n", encoding="utf-8"
+    )
     message = calendar_admin.import_schedule_file(str(schedule))
     assert "重算了 1 个暂定时限" in message
     clock.refresh_from_db()
     assert clock.due_at.date() == date(2027, 1, 8) and not clock.provisional
     event = Event.objects.get(complaint=c, action="clock_recomputed")
-    assert event.payload["old_due"].startswith("2027-01-07") and event.payload["new_due"].startswith("2027-01-08")
+    assert event.payload["old_due"].startswith("2027-01-07") and event.payload[
+        "new_due"
+    ].startswith("2027-01-08")
     # A second import of the same schedule changes nothing.
     assert "重算了 0 个" in calendar_admin.import_schedule_file(str(schedule))
 

@@ -29,7 +29,13 @@ def test_solved_on_the_spot_then_archived(register, act):
 
 def test_not_valid_explained_and_accepted(register, act):
     c = register()
-    c = act(c, "receiver", "judge_invalid", explanation="产品在保修期外，按合同属于自费维修", method="oral")
+    c = act(
+        c,
+        "receiver",
+        "judge_invalid",
+        explanation="产品在保修期外，按合同属于自费维修",
+        method="oral",
+    )
     assert c.state == "explained"
     assert clocks_of(c) == {"reply_24h": "stopped"}  # the explanation is the answer
     c = act(c, "receiver", "accept_explanation", comment="理解")
@@ -52,7 +58,9 @@ def test_single_general_complaint_full_path(register, act):
     c = act(c, "officer", "judge_valid", reason="理由充分")
     assert c.state == "classifying"
     c = act(c, "officer", "assign_department", category="transport")
-    assert c.department.code == "storage_transport" and c.complexity == "general"  # F3: transport → 储运部
+    assert (
+        c.department.code == "storage_transport" and c.complexity == "general"
+    )  # F3: transport → 储运部
     assert list(c.tasks.values_list("department__code", "state")) == [("storage_transport", "open")]
     c = act(c, "handler_t", "propose_plan", cause="司机未按规定装车", plan="赔偿损失，培训司机")
     assert c.state == "awaiting_instruction"
@@ -60,8 +68,18 @@ def test_single_general_complaint_full_path(register, act):
     c = act(c, "leader", "instruct", instruction="同意，今天内答复客户")
     c = act(c, "officer", "reply", reply="已查明原因，将赔偿损失", method="phone")
     assert c.state == "implementing"
-    assert clocks_of(c) == {"reply_24h": "stopped", "implement_5wd": "running"}  # F14: 24 h, then 5 WD
-    c = act(c, "handler_t", "complete_implementation", responsible="司机刘某", measures="已赔偿", informed=True)
+    assert clocks_of(c) == {
+        "reply_24h": "stopped",
+        "implement_5wd": "running",
+    }  # F14: 24 h, then 5 WD
+    c = act(
+        c,
+        "handler_t",
+        "complete_implementation",
+        responsible="司机刘某",
+        measures="已赔偿",
+        informed=True,
+    )
     assert c.state == "awaiting_verdict"
     assert clocks_of(c)["implement_5wd"] == "stopped"
     c = act(c, "officer", "confirm_satisfied", satisfaction="satisfied")
@@ -69,8 +87,15 @@ def test_single_general_complaint_full_path(register, act):
     c = act(c, "officer", "archive")
     assert c.state == "archived"
     assert actions_of(c) == [
-        "created", "judge_valid", "assign_department", "propose_plan", "instruct", "reply",
-        "complete_implementation", "confirm_satisfied", "archive",
+        "created",
+        "judge_valid",
+        "assign_department",
+        "propose_plan",
+        "instruct",
+        "reply",
+        "complete_implementation",
+        "confirm_satisfied",
+        "archive",
     ]
     assert Clock.objects.filter(complaint=c, breached_at__isnull=False).count() == 0
 
@@ -87,7 +112,13 @@ def test_complex_complaint_goes_to_the_superior_who_assigns_several_departments(
     c = act(c, "officer", "judge_valid")
     c = act(c, "officer", "escalate", reason="涉及质量和运输两个部门")
     assert c.state == "awaiting_superior" and c.complexity == "complex" and "escalated" in c.flags
-    c = act(c, "leader", "superior_assign", departments=["quality_management", "storage_transport"], instruction="质量部牵头")
+    c = act(
+        c,
+        "leader",
+        "superior_assign",
+        departments=["quality_management", "storage_transport"],
+        instruction="质量部牵头",
+    )
     assert c.department.code == "quality_management"
     tasks = list(c.tasks.order_by("id").values_list("department__code", "is_lead", "state"))
     assert tasks == [("quality_management", True, "open"), ("storage_transport", False, "open")]
@@ -118,12 +149,16 @@ def test_dissatisfied_customer_reopens_for_further_handling(register, act):
     from tousu.accounts.models import Department
     from tousu.accounts.services import create_user
 
-    cs_handler, _ = create_user("handler_cs", roles=["handler"], department=Department.objects.get(code="customer_service"))
+    cs_handler, _ = create_user(
+        "handler_cs", roles=["handler"], department=Department.objects.get(code="customer_service")
+    )
     c = act(c, cs_handler, "propose_plan", cause="c", plan="p")
     c = act(c, "leader", "instruct", instruction="同意")
     c = act(c, "officer", "reply", reply="答复", method="written")
     c = act(c, cs_handler, "complete_implementation", responsible="某", measures="m", informed=True)
-    c = act(c, "officer", "confirm_satisfied" if False else "report_dissatisfied", comment="赔偿太少")
+    c = act(
+        c, "officer", "confirm_satisfied" if False else "report_dissatisfied", comment="赔偿太少"
+    )
     assert c.state == "investigating" and "reopened" in c.flags
     assert c.tasks.filter(state=Task.OPEN, kind="进一步处理").exists()
     c = act(c, cs_handler, "propose_plan", cause="c2", plan="p2")

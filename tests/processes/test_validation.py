@@ -26,21 +26,43 @@ BROKEN = {
         "未定义的状态「implementng」",
     ),
     "state that no action reaches": (
-        ("  - {name: closed, label: 已结案, closed: true}\n",
-         "  - {name: closed, label: 已结案, closed: true}\n  - {name: orphan, label: 孤立状态}\n", 1),
+        (
+            "  - {name: closed, label: 已结案, closed: true}\n",
+            "  - {name: closed, label: 已结案, closed: true}\n  - {name: orphan, label: 孤立状态}\n",
+            1,
+        ),
         "states[10].name",
         "无法到达",
     ),
     "state from which no end state is reachable": (
-        ("  - {name: closed, label: 已结案, closed: true}\n",
-         "  - {name: closed, label: 已结案, closed: true}\n  - {name: limbo, label: 搁置}\n", 1),
+        (
+            "  - {name: closed, label: 已结案, closed: true}\n",
+            "  - {name: closed, label: 已结案, closed: true}\n  - {name: limbo, label: 搁置}\n",
+            1,
+        ),
         "states[10].name",
         "死路",
     ),
-    "unknown role": (("    roles: [leader]\n", "    roles: [leader, janitor]\n", 1), "roles[1]", "未知角色「janitor」"),
-    "duplicate action name": (("  - name: escalate\n", "  - name: assign_department\n", 1), "actions[6].name", "重复的名称"),
-    "missing Chinese label": (("    label: 答复客户\n", "    label: Reply to customer\n", 1), "actions[11].label", "缺少中文标签"),
-    "label missing altogether": (("    label: 领导批示\n", "", 1), "actions[9].label", "缺少必填项"),
+    "unknown role": (
+        ("    roles: [leader]\n", "    roles: [leader, janitor]\n", 1),
+        "roles[1]",
+        "未知角色「janitor」",
+    ),
+    "duplicate action name": (
+        ("  - name: escalate\n", "  - name: assign_department\n", 1),
+        "actions[6].name",
+        "重复的名称",
+    ),
+    "missing Chinese label": (
+        ("    label: 答复客户\n", "    label: Reply to customer\n", 1),
+        "actions[11].label",
+        "缺少中文标签",
+    ),
+    "label missing altogether": (
+        ("    label: 领导批示\n", "", 1),
+        "actions[9].label",
+        "缺少必填项",
+    ),
 }
 
 
@@ -86,7 +108,9 @@ def test_shipped_templates_validate(name, capsys):
 
 
 def test_every_problem_is_reported_at_once():
-    text = GENERIC.replace("    roles: [leader]\n", "    roles: [janitor]\n").replace("    to: implementing\n", "    to: nowhere\n")
+    text = GENERIC.replace("    roles: [leader]\n", "    roles: [janitor]\n").replace(
+        "    to: implementing\n", "    to: nowhere\n"
+    )
     with pytest.raises(DefinitionError) as exc:
         load_text(text, "x.yaml")
     assert len(exc.value.problems) >= 3
@@ -122,8 +146,12 @@ def test_diagram_highlights_the_path_taken():
     from tousu.processes.validation import load_file
 
     d = load_file(template_path("generic"))
-    svg = render_svg(d, current="classifying", visited=frozenset({"registered", "classifying"}),
-                     taken=frozenset({("registered", "classifying")}))
+    svg = render_svg(
+        d,
+        current="classifying",
+        visited=frozenset({"registered", "classifying"}),
+        taken=frozenset({("registered", "classifying")}),
+    )
     assert 'class="state current visited" data-state="classifying"' in svg
     assert 'class="edge taken" data-from="registered" data-to="classifying"' in svg
     assert svg.count("edge taken") == 1

@@ -36,13 +36,20 @@ def test_other_department_gets_403(staff, register, act):
     c = act(c, "officer", "assign_department", category="quality")
     assert client_for("handler_q").get(f"/cases/{c.pk}/").status_code == 200
     assert client_for("handler_t").get(f"/cases/{c.pk}/").status_code == 403
-    assert client_for("handler_t").post(f"/cases/{c.pk}/actions/propose_plan/", {"version": c.version}).status_code == 403
+    assert (
+        client_for("handler_t")
+        .post(f"/cases/{c.pk}/actions/propose_plan/", {"version": c.version})
+        .status_code
+        == 403
+    )
 
 
 def test_apply_action_from_the_page(staff, register):
     c = register()
     officer = client_for("officer")
-    r = officer.post(f"/cases/{c.pk}/actions/judge_valid/", {"version": 1, "judge_valid-reason": "成立"})
+    r = officer.post(
+        f"/cases/{c.pk}/actions/judge_valid/", {"version": 1, "judge_valid-reason": "成立"}
+    )
     assert r.status_code == 302
     c.refresh_from_db()
     assert c.state == "classifying"

@@ -21,10 +21,20 @@ class UserAdmin(BaseUserAdmin):
     list_display = ["username", "display_name", "department", "is_active"]
     list_filter = ["roles", "department", "is_active"]
     filter_horizontal = ["roles", "groups", "user_permissions"]
-    fieldsets = BaseUserAdmin.fieldsets + (("投诉系统", {"fields": ("display_name", "department", "roles")}),)
+    fieldsets = BaseUserAdmin.fieldsets + (
+        ("投诉系统", {"fields": ("display_name", "department", "roles")}),
+    )
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "name", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    list_display = [
+        "prefix",
+        "user",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
     readonly_fields = ["prefix", "created_at", "last_used_at"]

@@ -43,7 +43,11 @@ class Department(models.Model):
     code = models.SlugField("代码", max_length=50, unique=True)
     name = models.CharField("名称", max_length=100)
     parent = models.ForeignKey(
-        "self", verbose_name="上级部门", null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name="上级部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     site = models.CharField("院区/地点", max_length=100, blank=True)
@@ -70,7 +74,11 @@ class Role(models.Model):
 
 class User(AbstractUser):
     department = models.ForeignKey(
-        Department, verbose_name="所属部门", null=True, blank=True, on_delete=models.PROTECT,
+        Department,
+        verbose_name="所属部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="members",
     )
     roles = models.ManyToManyField(Role, verbose_name="角色", blank=True, related_name="users")
@@ -116,7 +124,9 @@ class ApiTokenQuerySet(models.QuerySet):
 class ApiToken(models.Model):
     """A bearer token for the API. Only the SHA-256 of the secret is kept."""
 
-    user = models.ForeignKey(User, verbose_name="用户", on_delete=models.CASCADE, related_name="tokens")
+    user = models.ForeignKey(
+        User, verbose_name="用户", on_delete=models.CASCADE, related_name="tokens"
+    )
     name = models.CharField("名称", max_length=100, blank=True)
     prefix = models.CharField("前缀", max_length=12, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)

@@ -11,6 +11,11 @@ ROLES: dict[str, str] = {
     "admin": "管理员",
 }
 
+# Not a staff role: the complainant acting through the portal (with the tracking number and access
+# code). Definitions may name it on the actions a complainant takes (rate, send material).
+COMPLAINANT = "complainant"
+DEFINITION_ROLES = {**ROLES, COMPLAINANT: "投诉人"}
+
 # Departmental roles act only on cases of their own department (or where it holds a task).
 DEPARTMENTAL_ROLES = frozenset({"handler", "dept_head"})
 # Roles that may read personal data unmasked (revealing is still logged).

@@ -1,7 +1,6 @@
 """Reads for accounts."""
 
-from datetime import timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -21,9 +20,15 @@ WHERE t.key_hash = %s AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.ex
 
 
 def _token_sql() -> str:
-    agg = "string_agg(r.role_id, ',')" if connection.vendor == "postgresql" else "group_concat(r.role_id, ',')"
+    agg = (
+        "string_agg(r.role_id, ',')"
+        if connection.vendor == "postgresql"
+        else "group_concat(r.role_id, ',')"
+    )
     return _TOKEN_SQL.format(
-        agg=agg, user_roles=User.roles.through._meta.db_table, token=ApiToken._meta.db_table,
+        agg=agg,
+        user_roles=User.roles.through._meta.db_table,
+        token=ApiToken._meta.db_table,
         user=User._meta.db_table,
     )
 
@@ -36,13 +41,19 @@ def user_for_token(raw: str) -> tuple[User, ApiToken] | None:
     if row is None:
         return None
     token_id, prefix, last_used, user_id, username, display_name, department_id, roles = row
-    user = User(id=user_id, username=username, display_name=display_name, department_id=department_id, is_active=True)
+    user = User(
+        id=user_id,
+        username=username,
+        display_name=display_name,
+        department_id=department_id,
+        is_active=True,
+    )
     user._role_codes = frozenset(filter(None, (roles or "").split(",")))
     token = ApiToken(id=token_id, user_id=user_id, prefix=prefix)
     if isinstance(last_used, str):
         last_used = parse_datetime(last_used)
     if last_used is not None and timezone.is_naive(last_used):  # SQLite keeps UTC without an offset
-        last_used = last_used.replace(tzinfo=dt_timezone.utc)
+        last_used = last_used.replace(tzinfo=UTC)
     # Record use at most once a minute: a write on every request would halve API throughput.
     if last_used is None or now - last_used > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)

@@ -16,7 +16,9 @@ def ensure_roles() -> None:
 
 
 def upsert_department(code: str, name: str, parent: Department | None = None) -> Department:
-    dept, _ = Department.objects.update_or_create(code=code, defaults={"name": name, "parent": parent})
+    dept, _ = Department.objects.update_or_create(
+        code=code, defaults={"name": name, "parent": parent}
+    )
     return dept
 
 
@@ -52,7 +54,9 @@ def create_user(
     return user, password
 
 
-def create_token(user: User, *, name: str = "", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    user: User, *, name: str = "", expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     raw = ApiToken.generate()
     token = ApiToken.objects.create(
         user=user, name=name, prefix=raw[:10], key_hash=ApiToken.hash(raw), expires_at=expires_at

@@ -4,14 +4,15 @@ import json
 
 from django.http import Http404
 from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
-from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from tousu import pydantic_zh
 from tousu.cases.errors import CaseError
 
 from .auth import TokenAuth
+
 
 class ChineseJSONRenderer(JSONRenderer):
     """Chinese text as UTF-8, not \\u escapes: readable in logs and by integrators."""
@@ -32,7 +33,9 @@ api = NinjaAPI(
 
 
 def error(request, status: int, code: str, message: str, details: dict | None = None):
-    return api.create_response(request, {"code": code, "message": message, "details": details or {}}, status=status)
+    return api.create_response(
+        request, {"code": code, "message": message, "details": details or {}}, status=status
+    )
 
 
 @api.exception_handler(CaseError)

@@ -36,7 +36,9 @@ class ComplaintIn(Strict):
     received_at: datetime | None = None
     is_anonymous: bool = False
     parties: list[PartyIn] = Field(default_factory=list, max_length=20)
-    fields: dict[str, Any] = Field(default_factory=dict, description="行业字段，见流程定义的 fields")
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="行业字段，见流程定义的 fields"
+    )
 
 
 class ComplaintCreated(Schema):

@@ -60,17 +60,30 @@ def add_attachment(
     content_type = check_upload(name, content)
     safe_name = name.replace("\\", "/").rsplit("/", 1)[-1][:200] or "附件"
     attachment = Attachment(
-        complaint=complaint, original_name=safe_name, content_type=content_type, size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(), kind=kind, is_public=is_public, uploaded_by=user,
+        complaint=complaint,
+        original_name=safe_name,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        kind=kind,
+        is_public=is_public,
+        uploaded_by=user,
     )
     attachment.file.save(safe_name, ContentFile(content), save=False)
     try:  # a failed write removes the file again: nothing half-written
         attachment.save()
         Event.objects.create(
-            complaint=complaint, action="attachment_added", label="上传附件", from_state=complaint.state,
-            to_state=complaint.state, actor=user, actor_name=actor_name or (str(user) if user else "投诉人"),
-            via=via, payload={"attachment": attachment.pk, "name": safe_name, "size": len(content)},
-            visibility=Event.PUBLIC if is_public else Event.INTERNAL, public_label="已提交材料" if is_public else "",
+            complaint=complaint,
+            action="attachment_added",
+            label="上传附件",
+            from_state=complaint.state,
+            to_state=complaint.state,
+            actor=user,
+            actor_name=actor_name or (str(user) if user else "投诉人"),
+            via=via,
+            payload={"attachment": attachment.pk, "name": safe_name, "size": len(content)},
+            visibility=Event.PUBLIC if is_public else Event.INTERNAL,
+            public_label="已提交材料" if is_public else "",
         )
     except Exception:
         attachment.file.delete(save=False)

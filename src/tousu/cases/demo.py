@@ -22,16 +22,40 @@ from .errors import Invalid
 from .models import Complaint
 
 DEMO_TEXTS = [
-    ("phone", "上周在贵公司购买的净水器安装后一直漏水，师傅来了两次都没修好，家里地板都泡坏了。", "更换新机并赔偿地板损失"),
+    (
+        "phone",
+        "上周在贵公司购买的净水器安装后一直漏水，师傅来了两次都没修好，家里地板都泡坏了。",
+        "更换新机并赔偿地板损失",
+    ),
     ("visit", "送货司机态度很差，货物外包装破损，签收时不让开箱检查。", "道歉，补发完好的货物"),
-    ("letter", "我单位采购的一批阀门有三成存在砂眼，影响工程进度，多次联系销售无人答复。", "退换不合格产品并书面说明原因"),
-    ("web", "网上下单承诺48小时发货，结果拖了一周还没发，客服只会说在催。", "尽快发货，说明延误原因"),
-    ("phone", "收到的产品说明书与实物型号不符，按说明书操作导致设备报警。", "提供正确的说明书并上门调试"),
+    (
+        "letter",
+        "我单位采购的一批阀门有三成存在砂眼，影响工程进度，多次联系销售无人答复。",
+        "退换不合格产品并书面说明原因",
+    ),
+    (
+        "web",
+        "网上下单承诺48小时发货，结果拖了一周还没发，客服只会说在催。",
+        "尽快发货，说明延误原因",
+    ),
+    (
+        "phone",
+        "收到的产品说明书与实物型号不符，按说明书操作导致设备报警。",
+        "提供正确的说明书并上门调试",
+    ),
     ("visit", "售后人员上门服务迟到两个小时，也没有提前电话告知。", "改进服务，给个说法"),
     ("web", "快递把货放在小区门口就走了，东西丢了一件，物流说已签收。", "补发丢失的货物"),
     ("letter", "发票金额与合同不一致，多开了运费，财务对不上账。", "重开发票，退还多收的运费"),
-    ("phone", "同一个问题已经投诉过一次了，答应一周内解决，现在半个月了还没动静。", "尽快解决并告知处理进度"),
-    ("transfer", "市场监管局转来的投诉：消费者反映购买的电热水壶使用一个月后底座烧焦。", "检测产品质量，给出处理意见"),
+    (
+        "phone",
+        "同一个问题已经投诉过一次了，答应一周内解决，现在半个月了还没动静。",
+        "尽快解决并告知处理进度",
+    ),
+    (
+        "transfer",
+        "市场监管局转来的投诉：消费者反映购买的电热水壶使用一个月后底座烧焦。",
+        "检测产品质量，给出处理意见",
+    ),
     ("web", "客服热线一直占线，打了二十多次才接通，接通后又被转来转去。", "改善热线接通率"),
     ("visit", "仓库发错了颜色，要求换货却让我自己承担来回运费，不合理。", "免费换货"),
 ]
@@ -72,18 +96,33 @@ def _fill(field: FieldDef, rng: random.Random, process: ProcessDefinition, users
         case "datetime":
             return timezone.localtime().strftime("%Y-%m-%dT%H:%M")
         case "category":
-            return rng.choice(list(Category.objects.filter(process_name=process.name).values_list("code", flat=True)))
+            return rng.choice(
+                list(
+                    Category.objects.filter(process_name=process.name).values_list(
+                        "code", flat=True
+                    )
+                )
+            )
         case "department":
             return ""
         case "departments":
-            codes = list(Department.objects.filter(category__process_name=process.name).distinct().values_list("code", flat=True))
+            codes = list(
+                Department.objects.filter(category__process_name=process.name)
+                .distinct()
+                .values_list("code", flat=True)
+            )
             return rng.sample(codes, k=min(2, len(codes)))
         case "users":
-            return [u.username for u in rng.sample(users, k=min(max(2, field.min_items or 0), len(users)))]
+            return [
+                u.username
+                for u in rng.sample(users, k=min(max(2, field.min_items or 0), len(users)))
+            ]
     return None
 
 
-def fill_form(action: ActionDef, rng: random.Random, process: ProcessDefinition, users: list[User]) -> dict:
+def fill_form(
+    action: ActionDef, rng: random.Random, process: ProcessDefinition, users: list[User]
+) -> dict:
     data = {f.name: _fill(f, rng, process, users) for f in action.form}
     return {k: v for k, v in data.items() if v not in (None, "")}
 
@@ -92,11 +131,14 @@ def actor_for(complaint: Complaint, action: ActionDef, users: list[User]) -> Use
     return next((u for u in users if engine.role_allows(u, action, complaint)), None)
 
 
-def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int, skip=("add_note",)) -> Complaint:
+def walk(
+    complaint: Complaint, users: list[User], rng: random.Random, steps: int, skip=("add_note",)
+) -> Complaint:
     """Take up to `steps` random possible actions, each by a user allowed to take it."""
     for _ in range(steps):
         options = [
-            (a, u) for a in complaint.definition.actions_from(complaint.state)
+            (a, u)
+            for a in complaint.definition.actions_from(complaint.state)
             if a.name not in skip and (u := actor_for(complaint, a, users))
         ]
         if not options:
@@ -104,10 +146,17 @@ def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int
         rng.shuffle(options)
         for action, user in options:
             data = fill_form(action, rng, complaint.process, users)
-            if any(g.name == "has_attachment" for g in action.guards) and not complaint.attachments.exists():
-                add_attachment(complaint, name="书面材料.pdf", content=SAMPLE_PDF, user=user, via="cli")
+            if (
+                any(g.name == "has_attachment" for g in action.guards)
+                and not complaint.attachments.exists()
+            ):
+                add_attachment(
+                    complaint, name="书面材料.pdf", content=SAMPLE_PDF, user=user, via="cli"
+                )
             try:
-                complaint, _ = engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="cli")
+                complaint, _ = engine.apply_action(
+                    complaint, user, action.name, data=data, version=complaint.version, via="cli"
+                )
                 break
             except Invalid:
                 continue  # a guard the demo cannot satisfy: try another branch
@@ -117,12 +166,16 @@ def walk(complaint: Complaint, users: list[User], rng: random.Random, steps: int
 
 
 @transaction.atomic
-def initialise(template: str, *, org_name: str | None = None, with_demo: bool = False, cases: int = 40) -> str:
+def initialise(
+    template: str, *, org_name: str | None = None, with_demo: bool = False, cases: int = 40
+) -> str:
     ensure_roles()
     org = Organisation.objects.order_by("pk").first()
     process = install_template(template)
     if org is None:
-        org = Organisation.objects.create(name=org_name or "投诉处理中心", default_process=process.name)
+        org = Organisation.objects.create(
+            name=org_name or "投诉处理中心", default_process=process.name
+        )
     elif org_name:
         org.name = org_name
         org.save()
@@ -130,7 +183,10 @@ def initialise(template: str, *, org_name: str | None = None, with_demo: bool = 
     if not with_demo:
         return "\n".join(lines)
     if User.objects.filter(username="officer").exists():
-        lines.append("演示数据已存在，未重复生成。登录账号见 " + str(settings.DATA_DIR / "demo-credentials.txt"))
+        lines.append(
+            "演示数据已存在，未重复生成。登录账号见 "
+            + str(settings.DATA_DIR / "demo-credentials.txt")
+        )
         return "\n".join(lines)
 
     definition = process.definition
@@ -149,7 +205,11 @@ def initialise(template: str, *, org_name: str | None = None, with_demo: bool = 
     for username, roles, dep_code, name in accounts:
         dept = Department.objects.get(code=dep_code) if dep_code else None
         _, password = create_user(
-            username, roles=roles, department=dept, display_name=name, is_superuser=(username == "admin")
+            username,
+            roles=roles,
+            department=dept,
+            display_name=name,
+            is_superuser=(username == "admin"),
         )
         credentials.append((username, password, name))
 
@@ -157,15 +217,29 @@ def initialise(template: str, *, org_name: str | None = None, with_demo: bool = 
     rng = random.Random(20261127)
     now = timezone.now()
     channels = [c.value for c in definition.channels] or ["phone"]
-    texts = [(rng.choice(channels), t, "") for t in definition.demo_texts] if definition.demo_texts else DEMO_TEXTS
+    texts = (
+        [(rng.choice(channels), t, "") for t in definition.demo_texts]
+        if definition.demo_texts
+        else DEMO_TEXTS
+    )
     for i in range(cases):
         channel, content, request = texts[i % len(texts)]
         channel = channel if channel in channels else rng.choice(channels)
         complaint, _ = services.register_complaint(
-            process=process, user=users[0], channel=channel, content=content, request=request,
-            parties=[{"role": "complainant", "name": f"{rng.choice(SURNAMES)}先生",
-                      "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}"}],
-            received_at=now - timedelta(hours=rng.randint(0, 24 * 20)), via="cli",
+            process=process,
+            user=users[0],
+            channel=channel,
+            content=content,
+            request=request,
+            parties=[
+                {
+                    "role": "complainant",
+                    "name": f"{rng.choice(SURNAMES)}先生",
+                    "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
+                }
+            ],
+            received_at=now - timedelta(hours=rng.randint(0, 24 * 20)),
+            via="cli",
         )
         walk(complaint, users, rng, steps=rng.randint(0, 12))
 

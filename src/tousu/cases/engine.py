@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tousu.accounts.models import Department, User
-from tousu.accounts.roles import DEPARTMENTAL_ROLES
+from tousu.accounts.roles import COMPLAINANT, DEPARTMENTAL_ROLES
 from tousu.processes.definition import ActionDef
 from tousu.processes.guards import GUARDS
 from tousu.processes.models import Category
@@ -26,6 +26,7 @@ from tousu.processes.models import Category
 from .errors import Conflict, Forbidden, Invalid, NotPossible
 from .forms import form_class, json_value, type_errors
 from .models import Complaint, Event, Task
+from .signals import action_applied
 
 
 def _open_task_departments(complaint: Complaint) -> set[int]:
@@ -34,6 +35,24 @@ def _open_task_departments(complaint: Complaint) -> set[int]:
         cache = set(complaint.tasks.filter(state=Task.OPEN).values_list("department_id", flat=True))
         complaint.__dict__["_open_task_departments"] = cache
     return cache
+
+
+class Complainant:
+    """The complainant acting on their own case through the portal: holds only the `complainant`
+    role, belongs to no department, and is recorded on events by name, not as a user."""
+
+    role_codes = frozenset({COMPLAINANT})
+    department_id = None
+    is_authenticated = False
+
+    def __init__(self, name: str = "投诉人"):
+        self.name = name
+
+    def __str__(self) -> str:
+        return self.name
+
+    def has_role(self, *codes: str) -> bool:
+        return COMPLAINANT in codes
 
 
 def role_allows(user: User, action: ActionDef, complaint: Complaint) -> bool:
@@ -50,7 +69,9 @@ def role_allows(user: User, action: ActionDef, complaint: Complaint) -> bool:
 
 def possible_actions(complaint: Complaint, user: User) -> list[ActionDef]:
     return [
-        a for a in complaint.definition.actions_from(complaint.state) if role_allows(user, a, complaint)
+        a
+        for a in complaint.definition.actions_from(complaint.state)
+        if role_allows(user, a, complaint)
     ]
 
 
@@ -67,7 +88,9 @@ class _GuardContext:
         return self.complaint.events.filter(action=action).exists()
 
 
-def _validate(complaint: Complaint, action: ActionDef, data: Mapping[str, Any], strict_types: bool) -> dict:
+def _validate(
+    complaint: Complaint, action: ActionDef, data: Mapping[str, Any], strict_types: bool
+) -> dict:
     if strict_types:
         if errors := type_errors(action.form, data):
             raise Invalid("表单数据有误", {"fields": errors})
@@ -120,14 +143,18 @@ def _attribute_changes(complaint: Complaint, action: ActionDef, cleaned: dict) -
     return changes
 
 
-def _apply_tasks(complaint: Complaint, action: ActionDef, cleaned: dict, event: Event, user: User) -> None:
+def _apply_tasks(
+    complaint: Complaint, action: ActionDef, cleaned: dict, event: Event, user: User
+) -> None:
     now = event.created_at
     effect = action.tasks
     open_tasks = Task.objects.filter(complaint=complaint, state=Task.OPEN)
     if effect.close == "all":
         open_tasks.update(state=Task.DONE, closed_at=now, closed_by=event)
-    elif effect.close == "own" and user.department_id:
-        open_tasks.filter(department_id=user.department_id).update(state=Task.DONE, closed_at=now, closed_by=event)
+    elif effect.close == "own" and getattr(user, "department_id", None):
+        open_tasks.filter(department_id=user.department_id).update(
+            state=Task.DONE, closed_at=now, closed_by=event
+        )
     if effect.open is None:
         return
     if effect.open == "case_department":
@@ -138,7 +165,14 @@ def _apply_tasks(complaint: Complaint, action: ActionDef, cleaned: dict, event: 
         targets = [ids[c] for c in codes]
     busy = set(open_tasks.values_list("department_id", flat=True))
     Task.objects.bulk_create(
-        Task(complaint=complaint, department_id=dep, kind=effect.kind, is_lead=(i == 0), opened_at=now, opened_by=event)
+        Task(
+            complaint=complaint,
+            department_id=dep,
+            kind=effect.kind,
+            is_lead=(i == 0),
+            opened_at=now,
+            opened_by=event,
+        )
         for i, dep in enumerate(targets)
         if dep not in busy
     )
@@ -199,7 +233,7 @@ def apply_action(
             label=action.label,
             from_state=from_state,
             to_state=to_state,
-            actor=user,
+            actor=user if isinstance(user, User) else None,
             actor_name=actor_name or str(user),
             via=via,
             payload={k: json_value(v) for k, v in cleaned.items() if v not in (None, "", [])},
@@ -213,5 +247,7 @@ def apply_action(
         from tousu.clocks.services import on_action  # clocks depend on cases, not the reverse
 
         on_action(complaint, action.name, event)
+        action_applied.send(
+            sender=Complaint, complaint=complaint, action=action, event=event, user=user
+        )
     return complaint, event
-

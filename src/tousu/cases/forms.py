@@ -14,23 +14,36 @@ from tousu.processes.definition import FieldDef
 from tousu.processes.models import Category
 
 JSON_TYPES = {
-    "text": "string", "textarea": "string", "choice": "string", "date": "string",
-    "datetime": "string", "category": "string", "department": "string",
-    "integer": "integer", "boolean": "boolean",
-    "multichoice": "array", "departments": "array", "users": "array",
+    "text": "string",
+    "textarea": "string",
+    "choice": "string",
+    "date": "string",
+    "datetime": "string",
+    "category": "string",
+    "department": "string",
+    "integer": "integer",
+    "boolean": "boolean",
+    "multichoice": "array",
+    "departments": "array",
+    "users": "array",
 }
 
 
 def _category_choices(process_name: str):
     def choices():
         return [("", "——")] + list(
-            Category.objects.filter(process_name=process_name, is_active=True).values_list("code", "label")
+            Category.objects.filter(process_name=process_name, is_active=True).values_list(
+                "code", "label"
+            )
         )
+
     return choices
 
 
 def _department_choices():
-    return [("", "——")] + list(Department.objects.filter(is_active=True).values_list("code", "name"))
+    return [("", "——")] + list(
+        Department.objects.filter(is_active=True).values_list("code", "name")
+    )
 
 
 def _user_choices():
@@ -44,22 +57,30 @@ def form_field(field: FieldDef, process_name: str) -> forms.Field:
             return forms.CharField(max_length=field.effective_max_length, **common)
         case "textarea":
             return forms.CharField(
-                max_length=field.effective_max_length, widget=forms.Textarea(attrs={"rows": 3}), **common
+                max_length=field.effective_max_length,
+                widget=forms.Textarea(attrs={"rows": 3}),
+                **common,
             )
         case "integer":
             return forms.IntegerField(min_value=-(10**9), max_value=10**9, **common)
         case "boolean":
             return forms.BooleanField(**common)
         case "choice":
-            return forms.ChoiceField(choices=[("", "——")] + [(c.value, c.label) for c in field.choices], **common)
+            return forms.ChoiceField(
+                choices=[("", "——")] + [(c.value, c.label) for c in field.choices], **common
+            )
         case "multichoice":
             return forms.MultipleChoiceField(
-                choices=[(c.value, c.label) for c in field.choices], widget=forms.CheckboxSelectMultiple, **common
+                choices=[(c.value, c.label) for c in field.choices],
+                widget=forms.CheckboxSelectMultiple,
+                **common,
             )
         case "date":
             return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
         case "datetime":
-            return forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common)
+            return forms.DateTimeField(
+                widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), **common
+            )
         case "category":
             return forms.ChoiceField(choices=_category_choices(process_name), **common)
         case "department":
@@ -120,7 +141,12 @@ def type_errors(fields: Iterable[FieldDef], data: Mapping[str, Any]) -> dict[str
             "array": isinstance(value, list) and all(isinstance(v, str) for v in value),
         }[expected]
         if not ok:
-            what = {"string": "文本", "integer": "整数", "boolean": "true 或 false", "array": "文本列表"}[expected]
+            what = {
+                "string": "文本",
+                "integer": "整数",
+                "boolean": "true 或 false",
+                "array": "文本列表",
+            }[expected]
             errors[name] = [f"「{field.label}」应为{what}"]
     return errors
 
@@ -156,4 +182,9 @@ def json_schema(fields: Iterable[FieldDef], process_name: str) -> dict:
             if f.type in ("departments", "users", "multichoice"):
                 prop["minItems"] = max(1, f.min_items or 1)
         properties[f.name] = prop
-    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": False,
+    }

@@ -16,6 +16,9 @@ class Counter(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "编号计数器"
 
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
 
 ACCESS_CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out on the phone
 
@@ -57,12 +60,21 @@ class Complaint(models.Model):
     content = models.TextField("投诉内容")
     request = models.TextField("诉求", blank=True)
     category = models.ForeignKey(
-        "processes.Category", verbose_name="投诉类别", null=True, blank=True, on_delete=models.PROTECT,
+        "processes.Category",
+        verbose_name="投诉类别",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         db_index=False,
     )
     department = models.ForeignKey(  # indexed by (department, state)
-        "accounts.Department", verbose_name="责任部门", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="complaints", db_index=False,
+        "accounts.Department",
+        verbose_name="责任部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="complaints",
+        db_index=False,
     )
     complexity = models.CharField("复杂程度", max_length=10, choices=COMPLEXITY, default="general")
     severity = models.CharField("严重程度", max_length=10, choices=SEVERITY, default="normal")
@@ -75,8 +87,13 @@ class Complaint(models.Model):
     closed_at = models.DateTimeField("结案时间", null=True, blank=True)
     # No index: never filtered on, and every index is another page written per registration.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="登记人", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", db_index=False,
+        settings.AUTH_USER_MODEL,
+        verbose_name="登记人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -105,7 +122,9 @@ class Complaint(models.Model):
 
     @property
     def channel_label(self) -> str:
-        return next((c.label for c in self.definition.channels if c.value == self.channel), self.channel)
+        return next(
+            (c.label for c in self.definition.channels if c.value == self.channel), self.channel
+        )
 
     @property
     def flag_labels(self) -> list[str]:
@@ -166,8 +185,13 @@ class Event(models.Model):
     from_state = models.CharField("原状态", max_length=50, blank=True)
     to_state = models.CharField("新状态", max_length=50, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", db_index=False,
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     actor_name = models.CharField("操作人", max_length=100, blank=True)
     via = models.CharField("途径", max_length=20, default="web")
@@ -202,14 +226,20 @@ class Task(models.Model):
     STATE = [(OPEN, "进行中"), (DONE, "已完成"), (CANCELLED, "已取消")]
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="tasks")
-    department = models.ForeignKey("accounts.Department", verbose_name="部门", on_delete=models.PROTECT)
+    department = models.ForeignKey(
+        "accounts.Department", verbose_name="部门", on_delete=models.PROTECT
+    )
     kind = models.CharField("事项", max_length=100)
     state = models.CharField("状态", max_length=10, choices=STATE, default=OPEN)
     is_lead = models.BooleanField("牵头", default=False)
     opened_at = models.DateTimeField("派发时间", default=timezone.now)
     closed_at = models.DateTimeField("完成时间", null=True, blank=True)
-    opened_by = models.ForeignKey(Event, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    closed_by = models.ForeignKey(Event, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    opened_by = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_by = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "任务"
@@ -258,3 +288,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key")]
+
+    def __str__(self) -> str:
+        return self.key

@@ -55,7 +55,9 @@ def can_see(user: User, complaint: Complaint) -> bool:
 def complaint_for(user: User, pk: int) -> Complaint:
     """The case if the user may see it; NotFound if there is none, Forbidden if it is another
     department's."""
-    complaint = Complaint.objects.select_related("process", "category", "department").filter(pk=pk).first()
+    complaint = (
+        Complaint.objects.select_related("process", "category", "department").filter(pk=pk).first()
+    )
     if complaint is None:
         raise NotFound(f"投诉 {pk} 不存在")
     if not can_see(user, complaint):
@@ -96,9 +98,19 @@ def event_rows(complaint: Complaint, events) -> list[tuple]:
     from tousu.processes.models import Category
 
     definition = complaint.definition
-    codes = {v for e in events for v in (e.payload.values()) for v in (v if isinstance(v, list) else [v]) if isinstance(v, str)}
+    codes = {
+        v
+        for e in events
+        for v in (e.payload.values())
+        for v in (v if isinstance(v, list) else [v])
+        if isinstance(v, str)
+    }
     names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
-    names |= dict(Category.objects.filter(process_name=complaint.process.name, code__in=codes).values_list("code", "label"))
+    names |= dict(
+        Category.objects.filter(process_name=complaint.process.name, code__in=codes).values_list(
+            "code", "label"
+        )
+    )
     names |= {u.username: str(u) for u in User.objects.filter(username__in=codes)}
     names |= {c.value: c.label for c in definition.channels}
     rows = []
@@ -106,7 +118,10 @@ def event_rows(complaint: Complaint, events) -> list[tuple]:
         action = definition.action(e.action)
         fields = {f.name: f for f in action.form} if action else {}
         shown = [
-            (fields[k].label if k in fields else PAYLOAD_LABELS.get(k, k), _display_value(fields.get(k), v, names))
+            (
+                fields[k].label if k in fields else PAYLOAD_LABELS.get(k, k),
+                _display_value(fields.get(k), v, names),
+            )
             for k, v in e.payload.items()
             if k in fields or k in PAYLOAD_LABELS
         ]
@@ -114,7 +129,13 @@ def event_rows(complaint: Complaint, events) -> list[tuple]:
     return rows
 
 
-PAYLOAD_LABELS = {"channel": "渠道", "name": "文件", "amount": "延长", "old_due": "原截止", "new_due": "新截止"}
+PAYLOAD_LABELS = {
+    "channel": "渠道",
+    "name": "文件",
+    "amount": "延长",
+    "old_due": "原截止",
+    "new_due": "新截止",
+}
 
 
 def path_taken(complaint: Complaint, events) -> tuple[frozenset[str], frozenset[tuple[str, str]]]:

@@ -17,7 +17,16 @@ from tousu.processes.models import Category, ProcessDefinition
 
 from .errors import Invalid, NotFound
 from .forms import form_class, json_value, type_errors
-from .models import Complaint, Counter, Event, IdempotencyRecord, Party, hash_access_code, new_access_code
+from .models import (
+    Complaint,
+    Counter,
+    Event,
+    IdempotencyRecord,
+    Party,
+    hash_access_code,
+    new_access_code,
+)
+from .signals import complaint_registered
 
 PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address", "nationality", "relation")
 
@@ -27,7 +36,9 @@ def next_counter(key: str) -> int:
     table = Counter._meta.db_table
     with connection.cursor() as cursor:
         for _ in range(2):
-            cursor.execute(f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value", [key])
+            cursor.execute(
+                f"UPDATE {table} SET value = value + 1 WHERE key = %s RETURNING value", [key]
+            )
             row = cursor.fetchone()
             if row:
                 return row[0]
@@ -75,17 +86,28 @@ def register_complaint(
     if strict_types and (errors := type_errors(definition.fields, fields)):
         raise Invalid("行业字段有误", {"fields": {f"fields.{k}": v for k, v in errors.items()}})
     sector = {}
-    if fields or any(f.required for f in definition.fields):  # nothing to check when nothing was given
+    if fields or any(
+        f.required for f in definition.fields
+    ):  # nothing to check when nothing was given
         form = form_class(process)(data=fields)
         if not form.is_valid():
-            raise Invalid("行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}})
+            raise Invalid(
+                "行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}}
+            )
         sector = {k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])}
     category_obj = None
     if category:
-        category_obj = Category.objects.filter(process_name=process.name, code=category, is_active=True).first()
+        category_obj = Category.objects.filter(
+            process_name=process.name, code=category, is_active=True
+        ).first()
         if category_obj is None:
-            codes = Category.objects.filter(process_name=process.name, is_active=True).values_list("code", flat=True)
-            raise Invalid(f"投诉类别「{category}」无效；允许：{'、'.join(codes)}", {"fields": {"category": ["无效的类别"]}})
+            codes = Category.objects.filter(process_name=process.name, is_active=True).values_list(
+                "code", flat=True
+            )
+            raise Invalid(
+                f"投诉类别「{category}」无效；允许：{'、'.join(codes)}",
+                {"fields": {"category": ["无效的类别"]}},
+            )
     if is_anonymous and not definition.allow_anonymous:
         raise Invalid("该流程不接受匿名投诉", {"fields": {"is_anonymous": ["不允许匿名"]}})
 
@@ -108,7 +130,8 @@ def register_complaint(
         created_by=user,
     )
     party_rows = [
-        Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None}) for p in parties
+        Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None})
+        for p in parties
     ]
     event = Event(
         complaint=complaint,
@@ -133,6 +156,7 @@ def register_complaint(
         for row in (*party_rows, event, *clocks):
             row.complaint_id = complaint.pk
         fastinsert.insert([*party_rows, event, *clocks])
+        complaint_registered.send(sender=Complaint, complaint=complaint, event=event)
     return complaint, code
 
 
@@ -147,10 +171,14 @@ def creation_body(complaint: Complaint, access_code: str) -> dict:
 
 
 def fingerprint(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
-def register_once(*, key: str | None, user: User, payload: Mapping[str, Any], **kwargs) -> tuple[int, dict]:
+def register_once(
+    *, key: str | None, user: User, payload: Mapping[str, Any], **kwargs
+) -> tuple[int, dict]:
     """Register a complaint; with an Idempotency-Key the first answer is replayed on every retry.
 
     The key row is written in the same transaction as the complaint, so a crash leaves neither, and a
@@ -171,7 +199,9 @@ def register_once(*, key: str | None, user: User, payload: Mapping[str, Any], **
             with transaction.atomic():
                 complaint, code = register_complaint(user=user, **kwargs)
                 body = creation_body(complaint, code)
-                IdempotencyRecord.objects.create(user=user, key=key, fingerprint=print_, status_code=201, body=body)
+                IdempotencyRecord.objects.create(
+                    user=user, key=key, fingerprint=print_, status_code=201, body=body
+                )
             return 201, body
         except IntegrityError:
             continue  # the same key won a race: replay its answer

@@ -30,19 +30,32 @@ def import_schedule(schedule: workdays.Schedule, source: str = "") -> int:
 def recompute_provisional() -> int:
     cal = services.calendar()
     changed = 0
-    clocks = Clock.objects.filter(provisional=True, state=Clock.RUNNING).select_related("complaint__process")
+    clocks = Clock.objects.filter(provisional=True, state=Clock.RUNNING).select_related(
+        "complaint__process"
+    )
     for clock in clocks:
         d = services._clock_def(clock.complaint, clock.name)
         old_due = clock.due_at
-        services._schedule(clock, clock.basis_at, clock.basis_amount, d.warn_before if d else None, cal)
+        services._schedule(
+            clock, clock.basis_at, clock.basis_amount, d.warn_before if d else None, cal
+        )
         clock.save(update_fields=["due_at", "provisional", "warn_at"])
         if clock.due_at != old_due:
             changed += 1
             c = clock.complaint
             Event.objects.create(
-                complaint=c, action="clock_recomputed", label=f"时限按正式放假安排重算：{clock.label}",
-                from_state=c.state, to_state=c.state, actor_name="系统", via="system",
-                payload={"clock": clock.name, "old_due": old_due.isoformat(), "new_due": clock.due_at.isoformat()},
+                complaint=c,
+                action="clock_recomputed",
+                label=f"时限按正式放假安排重算：{clock.label}",
+                from_state=c.state,
+                to_state=c.state,
+                actor_name="系统",
+                via="system",
+                payload={
+                    "clock": clock.name,
+                    "old_due": old_due.isoformat(),
+                    "new_due": clock.due_at.isoformat(),
+                },
             )
     return changed
 
@@ -59,8 +72,14 @@ def import_schedule_file(path: str) -> str:
 def status_report() -> str:
     cal = services.calendar()
     this_year = timezone.localdate().year
-    years = sorted({*range(2004, this_year + 3), *CalendarYear.objects.values_list("year", flat=True)})
-    words = {workdays.OFFICIAL: "官方（chinesecalendar）", workdays.OVERRIDE: "已导入", workdays.ESTIMATED: "估算（暂定）"}
+    years = sorted(
+        {*range(2004, this_year + 3), *CalendarYear.objects.values_list("year", flat=True)}
+    )
+    words = {
+        workdays.OFFICIAL: "官方（chinesecalendar）",
+        workdays.OVERRIDE: "已导入",
+        workdays.ESTIMATED: "估算（暂定）",
+    }
     lines, run = [], []
     for y in years:
         status = cal.year_status(y)

@@ -1,7 +1,12 @@
 from django.conf import settings
 from django.db import models
 
-UNIT_LABELS = {"hours": "小时", "calendar_days": "日", "working_days": "个工作日", "working_hours": "工作小时"}
+UNIT_LABELS = {
+    "hours": "小时",
+    "calendar_days": "日",
+    "working_days": "个工作日",
+    "working_hours": "工作小时",
+}
 
 
 class CalendarOverride(models.Model):
@@ -40,7 +45,9 @@ class Clock(models.Model):
     RUNNING, PAUSED, STOPPED = "running", "paused", "stopped"
     STATE = [(RUNNING, "计时中"), (PAUSED, "已暂停"), (STOPPED, "已停止")]
 
-    complaint = models.ForeignKey("cases.Complaint", on_delete=models.CASCADE, related_name="clocks")
+    complaint = models.ForeignKey(
+        "cases.Complaint", on_delete=models.CASCADE, related_name="clocks"
+    )
     name = models.SlugField("名称", max_length=50)
     label = models.CharField("时限", max_length=100)
     basis = models.CharField("依据", max_length=500)
@@ -54,7 +61,9 @@ class Clock(models.Model):
     # extension, and the amount left then. Reloading a year's schedule recomputes from it exactly.
     basis_at = models.DateTimeField("计算起点")
     basis_amount = models.FloatField("计算时长")
-    provisional = models.BooleanField("暂定", default=False, help_text="截止日落在尚未公布放假安排的年份")
+    provisional = models.BooleanField(
+        "暂定", default=False, help_text="截止日落在尚未公布放假安排的年份"
+    )
     paused_at = models.DateTimeField("暂停时间", null=True, blank=True)
     remaining = models.FloatField("暂停时剩余", null=True, blank=True)
     extended = models.FloatField("已延期", default=0)
@@ -89,8 +98,12 @@ class Clock(models.Model):
 class Notification(models.Model):
     """The in-app inbox; e-mail copies go through Django's e-mail backend."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    complaint = models.ForeignKey("cases.Complaint", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    complaint = models.ForeignKey(
+        "cases.Complaint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     kind = models.CharField("类型", max_length=30)
     message = models.CharField("内容", max_length=300)
     created_at = models.DateTimeField("时间", auto_now_add=True)
@@ -100,3 +113,6 @@ class Notification(models.Model):
         verbose_name = verbose_name_plural = "通知"
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message

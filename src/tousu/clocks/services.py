@@ -41,7 +41,9 @@ def invalidate_calendar() -> None:
     _CALENDAR = None
 
 
-def deadline(unit: str, at: datetime, amount: float, cal: workdays.Calendar | None = None) -> workdays.TimeResult:
+def deadline(
+    unit: str, at: datetime, amount: float, cal: workdays.Calendar | None = None
+) -> workdays.TimeResult:
     """Due moment of `amount` units counted from `at` (the starting day not counted)."""
     if unit in DAY_UNITS:
         amount = round(amount)  # stored as float; whole days by definition (validated)
@@ -65,7 +67,12 @@ def _clock_def(complaint: Complaint, name: str) -> ClockDef | None:
 
 def _start(complaint: Complaint, d: ClockDef, at: datetime, cal) -> Clock:
     clock = Clock(
-        complaint=complaint, name=d.name, label=d.label, basis=d.basis, unit=d.unit, amount=d.amount,
+        complaint=complaint,
+        name=d.name,
+        label=d.label,
+        basis=d.basis,
+        unit=d.unit,
+        amount=d.amount,
         started_at=at,
     )
     _schedule(clock, at, d.amount, d.warn_before, cal)
@@ -75,13 +82,16 @@ def _start(complaint: Complaint, d: ClockDef, at: datetime, cal) -> Clock:
 def initial_clocks(complaint: Complaint, at: datetime) -> list[Clock]:
     """The clocks a new case starts with (unsaved: registration inserts them with the case)."""
     cal = calendar()
-    return [_start(complaint, c, at, cal) for c in complaint.definition.clocks if "created" in c.start]
+    return [
+        _start(complaint, c, at, cal) for c in complaint.definition.clocks if "created" in c.start
+    ]
 
 
 def on_action(complaint: Complaint, action: str, event: Event) -> None:
     """Stop, pause, resume, then start the clocks the definition ties to this action."""
     defs = [
-        c for c in complaint.definition.clocks
+        c
+        for c in complaint.definition.clocks
         if action in c.stop or action in c.pause or action in c.resume or action in c.start
     ]
     if not defs:
@@ -120,8 +130,13 @@ def time_left(clock: Clock, now: datetime | None = None) -> float:
 
 def can_extend(clock: Clock, user: User) -> bool:
     d = _clock_def(clock.complaint, clock.name)
-    return bool(d and d.max_extension and clock.state != Clock.STOPPED and user.has_role(*d.extension_roles)
-                and clock.extended < d.max_extension)
+    return bool(
+        d
+        and d.max_extension
+        and clock.state != Clock.STOPPED
+        and user.has_role(*d.extension_roles)
+        and clock.extended < d.max_extension
+    )
 
 
 @transaction.atomic
@@ -153,10 +168,20 @@ def extend(clock: Clock, user: User, amount: float, reason: str) -> Clock:
             clock.warned_at = None  # a new warning is due before the new deadline
     clock.save()
     Event.objects.create(
-        complaint=clock.complaint, action="clock_extended", label=f"延长时限：{clock.label}",
-        from_state=clock.complaint.state, to_state=clock.complaint.state, actor=user, actor_name=str(user),
-        payload={"clock": clock.name, "amount": amount, "unit": clock.unit, "old_due": old_due.isoformat(),
-                 "new_due": clock.due_at.isoformat()},
+        complaint=clock.complaint,
+        action="clock_extended",
+        label=f"延长时限：{clock.label}",
+        from_state=clock.complaint.state,
+        to_state=clock.complaint.state,
+        actor=user,
+        actor_name=str(user),
+        payload={
+            "clock": clock.name,
+            "amount": amount,
+            "unit": clock.unit,
+            "old_due": old_due.isoformat(),
+            "new_due": clock.due_at.isoformat(),
+        },
         comment=reason,
     )
     return clock
@@ -176,7 +201,8 @@ def _recipients(complaint: Complaint, roles) -> list[User]:
     departmental = set(roles) & DEPARTMENTAL_ROLES
     if departmental:
         users = users.filter(
-            Q(roles__code__in=list(set(roles) - DEPARTMENTAL_ROLES)) | Q(department_id=complaint.department_id)
+            Q(roles__code__in=list(set(roles) - DEPARTMENTAL_ROLES))
+            | Q(department_id=complaint.department_id)
         ).distinct()
     return list(users)
 
@@ -239,10 +265,22 @@ def _warn(clock: Clock, now: datetime) -> None:
     d = _clock_def(c, clock.name)
     when = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
     Event.objects.create(
-        complaint=c, action="clock_warning", label=f"时限预警：{clock.label}", from_state=c.state, to_state=c.state,
-        actor_name="系统", via="system", payload={"clock": clock.name, "due": clock.due_at.isoformat()}, created_at=now,
+        complaint=c,
+        action="clock_warning",
+        label=f"时限预警：{clock.label}",
+        from_state=c.state,
+        to_state=c.state,
+        actor_name="系统",
+        via="system",
+        payload={"clock": clock.name, "due": clock.due_at.isoformat()},
+        created_at=now,
     )
-    _notify(c, d.notify_roles if d else ("officer",), "clock.warning", f"{c.tracking_number}「{clock.label}」将于 {when} 到期")
+    _notify(
+        c,
+        d.notify_roles if d else ("officer",),
+        "clock.warning",
+        f"{c.tracking_number}「{clock.label}」将于 {when} 到期",
+    )
 
 
 def _breach(clock: Clock, now: datetime) -> None:
@@ -251,14 +289,38 @@ def _breach(clock: Clock, now: datetime) -> None:
     actions = d.on_breach if d else ("flag", "notify")
     when = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
     Event.objects.create(
-        complaint=c, action="clock_breached", label=f"超时：{clock.label}", from_state=c.state, to_state=c.state,
-        actor_name="系统", via="system", payload={"clock": clock.name, "due": clock.due_at.isoformat()}, created_at=now,
+        complaint=c,
+        action="clock_breached",
+        label=f"超时：{clock.label}",
+        from_state=c.state,
+        to_state=c.state,
+        actor_name="系统",
+        via="system",
+        payload={"clock": clock.name, "due": clock.due_at.isoformat()},
+        created_at=now,
     )
     if "notify" in actions:
-        _notify(c, d.notify_roles if d else ("officer",), "clock.breached", f"{c.tracking_number}「{clock.label}」已于 {when} 超时")
+        _notify(
+            c,
+            d.notify_roles if d else ("officer",),
+            "clock.breached",
+            f"{c.tracking_number}「{clock.label}」已于 {when} 超时",
+        )
     if "escalate" in actions:
         Event.objects.create(
-            complaint=c, action="escalated", label="超时上报领导", from_state=c.state, to_state=c.state,
-            actor_name="系统", via="system", payload={"clock": clock.name}, created_at=now,
+            complaint=c,
+            action="escalated",
+            label="超时上报领导",
+            from_state=c.state,
+            to_state=c.state,
+            actor_name="系统",
+            via="system",
+            payload={"clock": clock.name},
+            created_at=now,
         )
-        _notify(c, ("leader",), "clock.escalated", f"{c.tracking_number}「{clock.label}」超时，已上报领导")
+        _notify(
+            c,
+            ("leader",),
+            "clock.escalated",
+            f"{c.tracking_number}「{clock.label}」超时，已上报领导",
+        )

@@ -7,4 +7,10 @@ from django_tasks import task
 
 @task()
 def send_notification_emails(recipients: list[str], message: str) -> int:
-    return send_mail("【投诉系统】时限提醒", message, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+    return send_mail(
+        "【投诉系统】时限提醒",
+        message,
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+        fail_silently=False,
+    )

@@ -16,8 +16,14 @@ def _run_queued_tasks() -> None:
     from django_tasks_db.management.commands.db_worker import Worker
 
     Worker(
-        queue_names=["*"], interval=0, batch=True, backend_name="default", startup_delay=False,
-        max_tasks=None, worker_id=f"tousu-{uuid.uuid4().hex[:8]}", excluded_queue_names=[],
+        queue_names=["*"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"tousu-{uuid.uuid4().hex[:8]}",
+        excluded_queue_names=[],
     ).run()
 
 

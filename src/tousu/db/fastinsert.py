@@ -12,11 +12,16 @@ from functools import cache
 
 from django.db import connections, models
 
-
 # Field classes whose database value is the attribute itself (already validated by the caller):
 # reading it directly skips a chain of method calls per field. Everything else (dates, JSON, …)
 # goes through the field's own preparation.
-_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.FloatField)
+_PLAIN = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.FloatField,
+)
 
 
 @cache
@@ -28,7 +33,11 @@ def _statement(model: type[models.Model], vendor: str) -> tuple[str, tuple, tupl
     marks = ", ".join(["%s"] * len(fields))
     sql = f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks}) RETURNING {qn(meta.pk.column)}"
     plain = tuple(
-        (isinstance(f, _PLAIN) and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False))
+        (
+            isinstance(f, _PLAIN)
+            and not getattr(f, "auto_now", False)
+            and not getattr(f, "auto_now_add", False)
+        )
         or isinstance(f, models.ForeignKey)
         for f in fields
     )
@@ -42,7 +51,9 @@ def insert(objs: Iterable[models.Model], using: str = "default") -> None:
         for obj in objs:
             sql, fields, plain = _statement(type(obj), connection.vendor)
             params = [
-                getattr(obj, f.attname) if is_plain else f.get_db_prep_save(f.pre_save(obj, True), connection)
+                getattr(obj, f.attname)
+                if is_plain
+                else f.get_db_prep_save(f.pre_save(obj, True), connection)
                 for f, is_plain in zip(fields, plain, strict=True)
             ]
             cursor.execute(sql, params)

@@ -41,7 +41,9 @@ class _EdgeView:
 @dataclass(frozen=True)
 class Laid:
     nodes: dict[str, tuple[float, float, float, float]]  # name → x, y (centre), w, h
-    edges: dict[tuple[str, str], tuple[list[tuple[float, float]], list[str]]]  # (a, b) → points, actions
+    edges: dict[
+        tuple[str, str], tuple[list[tuple[float, float]], list[str]]
+    ]  # (a, b) → points, actions
     width: float
     height: float
     notes: list[str]  # actions drawn as notes: available from any state, or keeping the state
@@ -66,7 +68,9 @@ def _compute_layout(definition: ProcessDef) -> Laid:
     for action in definition.actions:
         if action.to is None or ANY_STATE in action.source:
             target = definition.state_label(action.to) if action.to else "状态不变"
-            notes.append(f"{action.label}（{'任一未结束状态' if ANY_STATE in action.source else '、'.join(definition.state_label(s) for s in action.source)} → {target}）")
+            notes.append(
+                f"{action.label}（{'任一未结束状态' if ANY_STATE in action.source else '、'.join(definition.state_label(s) for s in action.source)} → {target}）"
+            )
             continue
         for source in action.source:
             labels[(source, action.to)].append(action.name)
@@ -77,14 +81,18 @@ def _compute_layout(definition: ProcessDef) -> Laid:
         v.view = _View(max(text_width(state.label) + 2 * PAD, 90), NODE_H)
         vertices[state.name] = v
     edges = []
-    for (a, b) in labels:
+    for a, b in labels:
         e = Edge(vertices[a], vertices[b])
         e.view = _EdgeView()
         edges.append(e)
     graph = Graph(list(vertices.values()), edges)
     for component in graph.C:
         sug = SugiyamaLayout(component)
-        roots = [vertices[definition.initial_state.name]] if vertices[definition.initial_state.name] in component.sV else None
+        roots = (
+            [vertices[definition.initial_state.name]]
+            if vertices[definition.initial_state.name] in component.sV
+            else None
+        )
         sug.xspace, sug.yspace = 30, 70
         sug.init_all(roots=roots)
         sug.draw(3)
@@ -110,11 +118,18 @@ def _compute_layout(definition: ProcessDef) -> Laid:
     for key, points in paths.items():
         mid = _midpoint(points)
         text = " / ".join(labels[key])
-        xs += [p[0] for p in points] + [mid[0] + 4 + text_width(text, FONT - 3), mid[0] - 6 - text_width(text, FONT - 3)]
+        xs += [p[0] for p in points] + [
+            mid[0] + 4 + text_width(text, FONT - 3),
+            mid[0] - 6 - text_width(text, FONT - 3),
+        ]
         ys += [p[1] for p in points]
     dx, dy = 20 - min(xs), 20 - min(ys)
-    nodes = {n: (v.view.xy[0] + dx, v.view.xy[1] + dy, v.view.w, v.view.h) for n, v in vertices.items()}
-    laid_edges = {key: ([(x + dx, y + dy) for x, y in pts], labels[key]) for key, pts in paths.items()}
+    nodes = {
+        n: (v.view.xy[0] + dx, v.view.xy[1] + dy, v.view.w, v.view.h) for n, v in vertices.items()
+    }
+    laid_edges = {
+        key: ([(x + dx, y + dy) for x, y in pts], labels[key]) for key, pts in paths.items()
+    }
     return Laid(nodes, laid_edges, max(xs) + dx + 20, max(ys) + dy + 20, notes)
 
 
@@ -167,23 +182,33 @@ def render_svg(
         pts[-1] = _clip(pts[-1], pts[-2], laid.nodes[b])
         d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         colour, width, marker = ("#0b6bcb", 2.5, "arrow-on") if on else ("#9aa5b1", 1.2, "arrow")
-        out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}" marker-end="url(#{marker})"'
-                   f' class="edge{" taken" if on else ""}" data-from="{a}" data-to="{b}"/>')
+        out.append(
+            f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}" marker-end="url(#{marker})"'
+            f' class="edge{" taken" if on else ""}" data-from="{a}" data-to="{b}"/>'
+        )
         mid = _midpoint(pts)
         text = " / ".join(action_label[n] for n in actions)
         size = FONT - 3
         # The second of a pair of opposite transitions is labelled on the left, the first on the right.
         left = (b, a) in laid.edges and (a, b) > (b, a)
         x, anchor = (mid[0] - 6, "end") if left else (mid[0] + 4, "start")
-        out.append(f'<text x="{x:.1f}" y="{mid[1] - 3:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{"#0b4f8a" if on else "#616e7c"}"'
-                   f' paint-order="stroke" stroke="#fff" stroke-width="3">{escape(text)}</text>')
+        out.append(
+            f'<text x="{x:.1f}" y="{mid[1] - 3:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{"#0b4f8a" if on else "#616e7c"}"'
+            f' paint-order="stroke" stroke="#fff" stroke-width="3">{escape(text)}</text>'
+        )
     for name, (x, y, w, h) in laid.nodes.items():
         is_current, seen = name == current, name in visited
-        fill, stroke, ink = ("#0b6bcb", "#0b4f8a", "#fff") if is_current else (("#e3f0fc", "#0b6bcb", "#0b4f8a") if seen else ("#fff", "#9aa5b1", "#1f2933"))
+        fill, stroke, ink = (
+            ("#0b6bcb", "#0b4f8a", "#fff")
+            if is_current
+            else (("#e3f0fc", "#0b6bcb", "#0b4f8a") if seen else ("#fff", "#9aa5b1", "#1f2933"))
+        )
         rx = h / 2 if name in final else 6
-        out.append(f'<g class="state{" current" if is_current else ""}{" visited" if seen else ""}" data-state="{name}">'
-                   f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{2 if is_current or seen else 1.2}"/>'
-                   f'<text x="{x:.1f}" y="{y + FONT * 0.35:.1f}" text-anchor="middle" fill="{ink}">{escape(label_of[name])}</text></g>')
+        out.append(
+            f'<g class="state{" current" if is_current else ""}{" visited" if seen else ""}" data-state="{name}">'
+            f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{2 if is_current or seen else 1.2}"/>'
+            f'<text x="{x:.1f}" y="{y + FONT * 0.35:.1f}" text-anchor="middle" fill="{ink}">{escape(label_of[name])}</text></g>'
+        )
     out.append("</svg>")
     return "".join(out)
 

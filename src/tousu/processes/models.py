@@ -25,7 +25,9 @@ class ProcessDefinition(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "流程定义"
-        constraints = [models.UniqueConstraint(fields=["name", "version"], name="process_name_version")]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="process_name_version")
+        ]
         ordering = ["name", "-version"]
 
     def __str__(self) -> str:
@@ -47,13 +49,19 @@ class Category(models.Model):
     code = models.SlugField("代码", max_length=50)
     label = models.CharField("名称", max_length=100)
     department = models.ForeignKey(
-        "accounts.Department", verbose_name="责任部门", null=True, blank=True, on_delete=models.SET_NULL
+        "accounts.Department",
+        verbose_name="责任部门",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "投诉类别"
-        constraints = [models.UniqueConstraint(fields=["process_name", "code"], name="category_process_code")]
+        constraints = [
+            models.UniqueConstraint(fields=["process_name", "code"], name="category_process_code")
+        ]
         ordering = ["process_name", "code"]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ from .models import Category, ProcessDefinition
 from .selectors import active_process
 from .validation import load_file, load_text
 
+
 @transaction.atomic
 def install_definition(source: str, file: str = "<definition>") -> ProcessDefinition:
     """Install a definition, its departments and categories. Unchanged source is a no-op; a changed
@@ -23,8 +24,12 @@ def install_definition(source: str, file: str = "<definition>") -> ProcessDefini
     version = max(definition.version, latest.version + 1 if latest else 1)
     existing.update(is_active=False)
     process = ProcessDefinition.objects.create(
-        name=definition.name, version=version, label=definition.label, source=source,
-        checksum=checksum, is_active=True,
+        name=definition.name,
+        version=version,
+        label=definition.label,
+        source=source,
+        checksum=checksum,
+        is_active=True,
     )
     active_process.cache_clear()
     departments = {}
@@ -36,7 +41,8 @@ def install_definition(source: str, file: str = "<definition>") -> ProcessDefini
     for cat in definition.categories:
         # An administrator's later change of the mapped department is kept.
         Category.objects.get_or_create(
-            process_name=definition.name, code=cat.code,
+            process_name=definition.name,
+            code=cat.code,
             defaults={"label": cat.label, "department": departments.get(cat.department)},
         )
     return process

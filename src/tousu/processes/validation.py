@@ -15,7 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from tousu import pydantic_zh
-from tousu.accounts.roles import ROLES
+from tousu.accounts.roles import DEFINITION_ROLES as ROLES
 
 from .definition import ProcessDef
 from .guards import GUARD_REQUIRED_ARGS, GUARDS
@@ -55,7 +55,9 @@ def _line(root: yaml.Node | None, loc: tuple) -> int | None:
             if match is None:
                 break
             node = match
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             node = node.value[part]
         else:
             break
@@ -71,20 +73,29 @@ def load_text(text: str, file: str = "<definition>") -> ProcessDef:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise DefinitionError([Problem(file, "YAML", line, f"不是合法的 YAML：{getattr(exc, 'problem', exc)}")]) from None
+        raise DefinitionError(
+            [Problem(file, "YAML", line, f"不是合法的 YAML：{getattr(exc, 'problem', exc)}")]
+        ) from None
     if not isinstance(raw, dict):
-        raise DefinitionError([Problem(file, "(根)", 1, "定义应为一个映射（name、states、actions …）")])
+        raise DefinitionError(
+            [Problem(file, "(根)", 1, "定义应为一个映射（name、states、actions …）")]
+        )
 
     try:
         definition = ProcessDef.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            loc = tuple(
+                p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+            )
             problems.append(Problem(file, _place(loc), _line(root, loc), pydantic_zh.message(err)))
         raise DefinitionError(problems) from None
 
-    problems = [Problem(file, place, _line(root, loc), msg) for loc, place, msg in _graph_problems(definition)]
+    problems = [
+        Problem(file, place, _line(root, loc), msg)
+        for loc, place, msg in _graph_problems(definition)
+    ]
     if problems:
         raise DefinitionError(problems)
     return definition
@@ -137,7 +148,10 @@ def _graph_problems(d: ProcessDef):
     for i, action in enumerate(d.actions):
         for j, field in enumerate(action.form):
             if not CJK.search(field.label):
-                yield (*at("actions", i, "form", j, "label"), f"缺少中文标签（现为「{field.label}」）")
+                yield (
+                    *at("actions", i, "form", j, "label"),
+                    f"缺少中文标签（现为「{field.label}」）",
+                )
     if not CJK.search(d.label):
         yield (*at("label"), f"缺少中文标签（现为「{d.label}」）")
 
@@ -162,23 +176,40 @@ def _graph_problems(d: ProcessDef):
     for i, action in enumerate(d.actions):
         for j, src in enumerate(action.source):
             if src != ANY_STATE and src not in states:
-                yield (*at("actions", i, "from", j), f"动作「{action.name}」的来源状态「{src}」未定义")
+                yield (
+                    *at("actions", i, "from", j),
+                    f"动作「{action.name}」的来源状态「{src}」未定义",
+                )
             elif src in finals:
                 yield (*at("actions", i, "from", j), f"结束状态「{src}」不能再有动作")
         if action.to is not None and action.to not in states:
             yield (*at("actions", i, "to"), f"动作「{action.name}」指向未定义的状态「{action.to}」")
         for j, role in enumerate(action.roles):
             if role not in ROLES:
-                yield (*at("actions", i, "roles", j), f"未知角色「{role}」；可用角色：{', '.join(ROLES)}")
+                yield (
+                    *at("actions", i, "roles", j),
+                    f"未知角色「{role}」；可用角色：{', '.join(ROLES)}",
+                )
         for j, guard in enumerate(action.guards):
             if guard.name not in GUARDS:
-                yield (*at("actions", i, "guards", j, "name"), f"未知的条件「{guard.name}」；可用：{', '.join(GUARDS)}")
+                yield (
+                    *at("actions", i, "guards", j, "name"),
+                    f"未知的条件「{guard.name}」；可用：{', '.join(GUARDS)}",
+                )
             else:
                 for arg in GUARD_REQUIRED_ARGS[guard.name]:
                     if arg not in guard.args:
-                        yield (*at("actions", i, "guards", j, "args"), f"条件「{guard.name}」缺少参数「{arg}」")
-        if action.tasks.open == "form_departments" and not any(f.type == "departments" for f in action.form):
-            yield (*at("actions", i, "tasks", "open"), "form_departments 需要表单中有 departments 类型的字段")
+                        yield (
+                            *at("actions", i, "guards", j, "args"),
+                            f"条件「{guard.name}」缺少参数「{arg}」",
+                        )
+        if action.tasks.open == "form_departments" and not any(
+            f.type == "departments" for f in action.form
+        ):
+            yield (
+                *at("actions", i, "tasks", "open"),
+                "form_departments 需要表单中有 departments 类型的字段",
+            )
 
     departments = {dep.code for dep in d.departments}
     for i, dep in enumerate(d.departments):
@@ -186,18 +217,27 @@ def _graph_problems(d: ProcessDef):
             yield (*at("departments", i, "parent"), f"上级部门「{dep.parent}」未定义")
     for i, cat in enumerate(d.categories):
         if cat.department and cat.department not in departments:
-            yield (*at("categories", i, "department"), f"部门「{cat.department}」未在 departments 中定义")
+            yield (
+                *at("categories", i, "department"),
+                f"部门「{cat.department}」未在 departments 中定义",
+            )
 
     action_names = {a.name for a in d.actions}
     for i, clock in enumerate(d.clocks):
         for key in ("start", "stop", "pause", "resume"):
             for j, name in enumerate(getattr(clock, key)):
                 if name not in action_names and not (key == "start" and name == CREATED):
-                    yield (*at("clocks", i, key, j), f"时限「{clock.name}」引用了未定义的动作「{name}」")
+                    yield (
+                        *at("clocks", i, key, j),
+                        f"时限「{clock.name}」引用了未定义的动作「{name}」",
+                    )
         for key in ("extension_roles", "notify_roles"):
             for j, role in enumerate(getattr(clock, key)):
                 if role not in ROLES:
-                    yield (*at("clocks", i, key, j), f"未知角色「{role}」；可用角色：{', '.join(ROLES)}")
+                    yield (
+                        *at("clocks", i, key, j),
+                        f"未知角色「{role}」；可用角色：{', '.join(ROLES)}",
+                    )
         if clock.unit in ("calendar_days", "working_days"):
             for key in ("amount", "warn_before", "max_extension"):
                 value = getattr(clock, key)
@@ -206,9 +246,11 @@ def _graph_problems(d: ProcessDef):
         if clock.max_extension and not clock.extension_roles:
             yield (*at("clocks", i, "extension_roles"), "允许延期时需要指定可批准延期的角色")
 
-    if len(initial) != 1 or any(
-        a.to is not None and a.to not in states for a in d.actions
-    ) or any(s != ANY_STATE and s not in states for a in d.actions for s in a.source):
+    if (
+        len(initial) != 1
+        or any(a.to is not None and a.to not in states for a in d.actions)
+        or any(s != ANY_STATE and s not in states for a in d.actions for s in a.source)
+    ):
         return  # reachability is meaningless on a broken graph
 
     edges: dict[str, set[str]] = defaultdict(set)
@@ -240,4 +282,7 @@ def _graph_problems(d: ProcessDef):
                 queue.append(prev)
     for i, state in enumerate(d.states):
         if state.name in reached and state.name not in can_end:
-            yield (*at("states", i, "name"), f"状态「{state.name}」是死路：从它无法到达任何结束状态")
+            yield (
+                *at("states", i, "name"),
+                f"状态「{state.name}」是死路：从它无法到达任何结束状态",
+            )

@@ -12,8 +12,12 @@ class RegistrationForm(forms.Form):
     complainant_phone = forms.CharField(label="联系电话", max_length=30, required=False)
     relation = forms.CharField(label="与当事人关系", max_length=50, required=False)
     respondent = forms.CharField(label="被投诉部门/人员", max_length=100, required=False)
-    content = forms.CharField(label="投诉内容", max_length=10000, widget=forms.Textarea(attrs={"rows": 6}))
-    request = forms.CharField(label="诉求", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    content = forms.CharField(
+        label="投诉内容", max_length=10000, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    request = forms.CharField(
+        label="诉求", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     category = forms.ChoiceField(label="投诉类别", required=False)
 
     def __init__(self, process, *args, **kwargs):
@@ -22,7 +26,9 @@ class RegistrationForm(forms.Form):
         definition = process.definition
         self.fields["channel"].choices = [(c.value, c.label) for c in definition.channels]
         self.fields["category"].choices = [("", "——（稍后判断）")] + list(
-            Category.objects.filter(process_name=process.name, is_active=True).values_list("code", "label")
+            Category.objects.filter(process_name=process.name, is_active=True).values_list(
+                "code", "label"
+            )
         )
         self.sector_fields = [f.name for f in definition.fields]
         for f in definition.fields:
@@ -32,8 +38,14 @@ class RegistrationForm(forms.Form):
         d = self.cleaned_data
         parties = []
         if d["complainant_name"] or d["complainant_phone"]:
-            parties.append({"role": "complainant", "name": d["complainant_name"],
-                            "phone": d["complainant_phone"], "relation": d["relation"]})
+            parties.append(
+                {
+                    "role": "complainant",
+                    "name": d["complainant_name"],
+                    "phone": d["complainant_phone"],
+                    "relation": d["relation"],
+                }
+            )
         if d["respondent"]:
             parties.append({"role": "respondent", "kind": "department", "name": d["respondent"]})
         return {
@@ -42,5 +54,7 @@ class RegistrationForm(forms.Form):
             "request": d["request"],
             "category": d["category"] or None,
             "parties": parties,
-            "fields": {n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")},
+            "fields": {
+                n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")
+            },
         }

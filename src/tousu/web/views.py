@@ -52,7 +52,8 @@ def case_list(request):
         qs = selectors.filter_by_clock(qs, clock)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     return render(
-        request, "web/case_list.html",
+        request,
+        "web/case_list.html",
         {"page": page, "state": state, "clock": clock, "clock_filters": selectors.CLOCK_FILTERS},
     )
 
@@ -64,7 +65,9 @@ def case_detail(request, pk):
         return error
     detail = selectors.case_detail(complaint)
     visited, taken = selectors.path_taken(complaint, detail["events"])
-    diagram = render_svg(complaint.definition, current=complaint.state, visited=visited, taken=taken)
+    diagram = render_svg(
+        complaint.definition, current=complaint.state, visited=visited, taken=taken
+    )
     actions = []
     for action in engine.possible_actions(complaint, request.user):
         form = form_class(complaint.process, action.name)(prefix=action.name)
@@ -77,7 +80,10 @@ def case_detail(request, pk):
             "parties": [party_dict(p, reveal=False) for p in detail["parties"]],
             "tasks": detail["tasks"],
             "events": selectors.event_rows(complaint, detail["events"]),
-            "clocks": [(k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]],
+            "clocks": [
+                (k, time_left(k), clock_services.can_extend(k, request.user))
+                for k in detail["clocks"]
+            ],
             "actions": actions,
             "diagram": mark_safe(diagram),  # built from the definition's own labels, all escaped
             "diagram_notes": diagram_notes(complaint.definition),
@@ -91,16 +97,27 @@ def apply_action(request, pk, name):
     complaint, error = _case_or_error(request, pk)
     if error:
         return error
-    data = {k.removeprefix(f"{name}-"): v for k, v in request.POST.lists() if k.startswith(f"{name}-")}
+    data = {
+        k.removeprefix(f"{name}-"): v for k, v in request.POST.lists() if k.startswith(f"{name}-")
+    }
     # Single-valued fields arrive as one-element lists from QueryDict.lists().
     action = complaint.definition.action(name)
-    multi = {f.name for f in action.form if f.type in ("multichoice", "departments", "users")} if action else set()
+    multi = (
+        {f.name for f in action.form if f.type in ("multichoice", "departments", "users")}
+        if action
+        else set()
+    )
     data = {k: (v if k in multi else v[-1]) for k, v in data.items()}
     try:
         version = int(request.POST.get("version", "0"))
         engine.apply_action(
-            complaint, request.user, name, data=data, version=version,
-            comment=request.POST.get("comment", "")[:2000], via="web",
+            complaint,
+            request.user,
+            name,
+            data=data,
+            version=version,
+            comment=request.POST.get("comment", "")[:2000],
+            via="web",
         )
         messages.success(request, f"已执行：{action.label if action else name}")
     except CaseError as exc:
@@ -148,7 +165,9 @@ def register(request):
         return HttpResponseForbidden("只有接待员或投诉专员可以登记投诉")
     process = active_process(Organisation.current().default_process)
     if process is None:
-        return render(request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503)
+        return render(
+            request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503
+        )
     form = RegistrationForm(process, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -158,7 +177,9 @@ def register(request):
         except CaseError as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）")
+            messages.success(
+                request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）"
+            )
             return redirect("web:case_detail", pk=complaint.pk)
     return render(request, "web/register.html", {"form": form, "definition": process.definition})
 

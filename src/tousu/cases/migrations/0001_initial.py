@@ -2,187 +2,419 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tousu.cases.models
 from django.conf import settings
 from django.db import migrations, models
 
+import tousu.cases.models
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('processes', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("processes", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Counter',
+            name="Counter",
             fields=[
-                ('key', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('value', models.BigIntegerField(default=0)),
+                ("key", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("value", models.BigIntegerField(default=0)),
             ],
             options={
-                'verbose_name': '编号计数器',
-                'verbose_name_plural': '编号计数器',
+                "verbose_name": "编号计数器",
+                "verbose_name_plural": "编号计数器",
             },
         ),
         migrations.CreateModel(
-            name='Complaint',
+            name="Complaint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tracking_number', models.CharField(max_length=32, unique=True, verbose_name='投诉编号')),
-                ('access_code_hash', models.CharField(editable=False, max_length=90)),
-                ('state', models.CharField(max_length=50, verbose_name='状态')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('channel', models.CharField(max_length=20, verbose_name='渠道')),
-                ('title', models.CharField(blank=True, max_length=200, verbose_name='摘要')),
-                ('content', models.TextField(verbose_name='投诉内容')),
-                ('request', models.TextField(blank=True, verbose_name='诉求')),
-                ('complexity', models.CharField(choices=[('general', '一般'), ('complex', '复杂')], default='general', max_length=10, verbose_name='复杂程度')),
-                ('severity', models.CharField(choices=[('normal', '一般'), ('serious', '严重'), ('critical', '特别严重')], default='normal', max_length=10, verbose_name='严重程度')),
-                ('flags', models.JSONField(blank=True, default=list, verbose_name='标记')),
-                ('fields', models.JSONField(blank=True, default=dict, verbose_name='行业字段')),
-                ('is_anonymous', models.BooleanField(default=False, verbose_name='匿名')),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='接收时间')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='登记时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='结案时间')),
-                ('category', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='processes.category', verbose_name='投诉类别')),
-                ('created_by', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='登记人')),
-                ('department', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='complaints', to='accounts.department', verbose_name='责任部门')),
-                ('process', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='processes.processdefinition', verbose_name='流程')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tracking_number",
+                    models.CharField(max_length=32, unique=True, verbose_name="投诉编号"),
+                ),
+                ("access_code_hash", models.CharField(editable=False, max_length=90)),
+                ("state", models.CharField(max_length=50, verbose_name="状态")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                ("channel", models.CharField(max_length=20, verbose_name="渠道")),
+                ("title", models.CharField(blank=True, max_length=200, verbose_name="摘要")),
+                ("content", models.TextField(verbose_name="投诉内容")),
+                ("request", models.TextField(blank=True, verbose_name="诉求")),
+                (
+                    "complexity",
+                    models.CharField(
+                        choices=[("general", "一般"), ("complex", "复杂")],
+                        default="general",
+                        max_length=10,
+                        verbose_name="复杂程度",
+                    ),
+                ),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[("normal", "一般"), ("serious", "严重"), ("critical", "特别严重")],
+                        default="normal",
+                        max_length=10,
+                        verbose_name="严重程度",
+                    ),
+                ),
+                ("flags", models.JSONField(blank=True, default=list, verbose_name="标记")),
+                ("fields", models.JSONField(blank=True, default=dict, verbose_name="行业字段")),
+                ("is_anonymous", models.BooleanField(default=False, verbose_name="匿名")),
+                (
+                    "received_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="接收时间"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="登记时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="结案时间")),
+                (
+                    "category",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="processes.category",
+                        verbose_name="投诉类别",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="登记人",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="complaints",
+                        to="accounts.department",
+                        verbose_name="责任部门",
+                    ),
+                ),
+                (
+                    "process",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="processes.processdefinition",
+                        verbose_name="流程",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '投诉',
-                'verbose_name_plural': '投诉',
-                'ordering': ['-received_at'],
+                "verbose_name": "投诉",
+                "verbose_name_plural": "投诉",
+                "ordering": ["-received_at"],
             },
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(max_length=200, upload_to=tousu.cases.models.attachment_path)),
-                ('original_name', models.CharField(max_length=200, verbose_name='文件名')),
-                ('content_type', models.CharField(max_length=100, verbose_name='类型')),
-                ('size', models.PositiveIntegerField(verbose_name='大小')),
-                ('sha256', models.CharField(max_length=64)),
-                ('kind', models.CharField(default='evidence', max_length=20, verbose_name='用途')),
-                ('is_public', models.BooleanField(default=False, verbose_name='投诉人可见')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='上传时间')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attachments', to='cases.complaint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "file",
+                    models.FileField(max_length=200, upload_to=tousu.cases.models.attachment_path),
+                ),
+                ("original_name", models.CharField(max_length=200, verbose_name="文件名")),
+                ("content_type", models.CharField(max_length=100, verbose_name="类型")),
+                ("size", models.PositiveIntegerField(verbose_name="大小")),
+                ("sha256", models.CharField(max_length=64)),
+                ("kind", models.CharField(default="evidence", max_length=20, verbose_name="用途")),
+                ("is_public", models.BooleanField(default=False, verbose_name="投诉人可见")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachments",
+                        to="cases.complaint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '附件',
-                'verbose_name_plural': '附件',
+                "verbose_name": "附件",
+                "verbose_name_plural": "附件",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=50, verbose_name='动作')),
-                ('label', models.CharField(max_length=100, verbose_name='名称')),
-                ('from_state', models.CharField(blank=True, max_length=50, verbose_name='原状态')),
-                ('to_state', models.CharField(blank=True, max_length=50, verbose_name='新状态')),
-                ('actor_name', models.CharField(blank=True, max_length=100, verbose_name='操作人')),
-                ('via', models.CharField(default='web', max_length=20, verbose_name='途径')),
-                ('payload', models.JSONField(blank=True, default=dict, verbose_name='数据')),
-                ('comment', models.TextField(blank=True, verbose_name='说明')),
-                ('visibility', models.CharField(choices=[('internal', '内部'), ('public', '公开')], default='internal', max_length=10, verbose_name='可见性')),
-                ('public_label', models.CharField(blank=True, max_length=200, verbose_name='公开说明')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='时间')),
-                ('actor', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='操作人')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='cases.complaint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=50, verbose_name="动作")),
+                ("label", models.CharField(max_length=100, verbose_name="名称")),
+                ("from_state", models.CharField(blank=True, max_length=50, verbose_name="原状态")),
+                ("to_state", models.CharField(blank=True, max_length=50, verbose_name="新状态")),
+                ("actor_name", models.CharField(blank=True, max_length=100, verbose_name="操作人")),
+                ("via", models.CharField(default="web", max_length=20, verbose_name="途径")),
+                ("payload", models.JSONField(blank=True, default=dict, verbose_name="数据")),
+                ("comment", models.TextField(blank=True, verbose_name="说明")),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[("internal", "内部"), ("public", "公开")],
+                        default="internal",
+                        max_length=10,
+                        verbose_name="可见性",
+                    ),
+                ),
+                (
+                    "public_label",
+                    models.CharField(blank=True, max_length=200, verbose_name="公开说明"),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="时间"),
+                ),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="操作人",
+                    ),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="cases.complaint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '事件',
-                'verbose_name_plural': '事件',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "事件",
+                "verbose_name_plural": "事件",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=100)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('status_code', models.PositiveSmallIntegerField()),
-                ('body', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=100)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("status_code", models.PositiveSmallIntegerField()),
+                ("body", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Party',
+            name="Party",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('complainant', '投诉人'), ('respondent', '被投诉方')], max_length=20, verbose_name='身份')),
-                ('kind', models.CharField(choices=[('person', '个人'), ('organisation', '单位'), ('department', '本单位部门')], default='person', max_length=20, verbose_name='类型')),
-                ('name', models.CharField(blank=True, max_length=100, verbose_name='姓名/名称')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='电话')),
-                ('id_number', models.CharField(blank=True, max_length=30, verbose_name='证件号码')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('nationality', models.CharField(blank=True, max_length=50, verbose_name='国籍')),
-                ('relation', models.CharField(blank=True, max_length=50, verbose_name='与当事人关系')),
-                ('extra', models.JSONField(blank=True, default=dict, verbose_name='其他信息')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parties', to='cases.complaint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("complainant", "投诉人"), ("respondent", "被投诉方")],
+                        max_length=20,
+                        verbose_name="身份",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("person", "个人"),
+                            ("organisation", "单位"),
+                            ("department", "本单位部门"),
+                        ],
+                        default="person",
+                        max_length=20,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100, verbose_name="姓名/名称")),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="电话")),
+                ("id_number", models.CharField(blank=True, max_length=30, verbose_name="证件号码")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                ("nationality", models.CharField(blank=True, max_length=50, verbose_name="国籍")),
+                (
+                    "relation",
+                    models.CharField(blank=True, max_length=50, verbose_name="与当事人关系"),
+                ),
+                ("extra", models.JSONField(blank=True, default=dict, verbose_name="其他信息")),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parties",
+                        to="cases.complaint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '当事人',
-                'verbose_name_plural': '当事人',
+                "verbose_name": "当事人",
+                "verbose_name_plural": "当事人",
             },
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=100, verbose_name='事项')),
-                ('state', models.CharField(choices=[('open', '进行中'), ('done', '已完成'), ('cancelled', '已取消')], default='open', max_length=10, verbose_name='状态')),
-                ('is_lead', models.BooleanField(default=False, verbose_name='牵头')),
-                ('opened_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='派发时间')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='完成时间')),
-                ('closed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.event')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to='cases.complaint')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='accounts.department', verbose_name='部门')),
-                ('opened_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='cases.event')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=100, verbose_name="事项")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("open", "进行中"), ("done", "已完成"), ("cancelled", "已取消")],
+                        default="open",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("is_lead", models.BooleanField(default=False, verbose_name="牵头")),
+                (
+                    "opened_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="派发时间"
+                    ),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="完成时间")),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.event",
+                    ),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to="cases.complaint",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="accounts.department",
+                        verbose_name="部门",
+                    ),
+                ),
+                (
+                    "opened_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="cases.event",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '任务',
-                'verbose_name_plural': '任务',
-                'ordering': ['opened_at', 'id'],
+                "verbose_name": "任务",
+                "verbose_name_plural": "任务",
+                "ordering": ["opened_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='complaint',
-            index=models.Index(fields=['department', 'state'], name='cases_compl_departm_762fae_idx'),
+            model_name="complaint",
+            index=models.Index(
+                fields=["department", "state"], name="cases_compl_departm_762fae_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='complaint',
-            index=models.Index(fields=['state', 'received_at'], name='cases_compl_state_869750_idx'),
+            model_name="complaint",
+            index=models.Index(
+                fields=["state", "received_at"], name="cases_compl_state_869750_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='complaint',
-            index=models.Index(fields=['received_at'], name='cases_compl_receive_8fe69c_idx'),
+            model_name="complaint",
+            index=models.Index(fields=["received_at"], name="cases_compl_receive_8fe69c_idx"),
         ),
         migrations.AddConstraint(
-            model_name='idempotencyrecord',
-            constraint=models.UniqueConstraint(fields=('user', 'key'), name='idempotency_user_key'),
+            model_name="idempotencyrecord",
+            constraint=models.UniqueConstraint(fields=("user", "key"), name="idempotency_user_key"),
         ),
         migrations.AddIndex(
-            model_name='party',
-            index=models.Index(fields=['phone'], name='cases_party_phone_791e80_idx'),
+            model_name="party",
+            index=models.Index(fields=["phone"], name="cases_party_phone_791e80_idx"),
         ),
         migrations.AddIndex(
-            model_name='party',
-            index=models.Index(fields=['id_number'], name='cases_party_id_numb_b11302_idx'),
+            model_name="party",
+            index=models.Index(fields=["id_number"], name="cases_party_id_numb_b11302_idx"),
         ),
         migrations.AddIndex(
-            model_name='task',
-            index=models.Index(fields=['department', 'state'], name='cases_task_departm_1a16d4_idx'),
+            model_name="task",
+            index=models.Index(
+                fields=["department", "state"], name="cases_task_departm_1a16d4_idx"
+            ),
         ),
     ]

@@ -6,89 +6,163 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0001_initial'),
+        ("cases", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarOverride',
+            name="CalendarOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True, verbose_name='日期')),
-                ('is_workday', models.BooleanField(help_text='勾选=上班（含调休上班）；不勾选=放假', verbose_name='上班')),
-                ('note', models.CharField(blank=True, max_length=100, verbose_name='说明')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(unique=True, verbose_name="日期")),
+                (
+                    "is_workday",
+                    models.BooleanField(
+                        help_text="勾选=上班（含调休上班）；不勾选=放假", verbose_name="上班"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=100, verbose_name="说明")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': '节假日调整',
-                'verbose_name_plural': '节假日调整',
-                'ordering': ['date'],
+                "verbose_name": "节假日调整",
+                "verbose_name_plural": "节假日调整",
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='CalendarYear',
+            name="CalendarYear",
             fields=[
-                ('year', models.PositiveSmallIntegerField(primary_key=True, serialize=False, verbose_name='年份')),
-                ('source', models.CharField(blank=True, max_length=200, verbose_name='来源')),
-                ('imported_at', models.DateTimeField(auto_now=True, verbose_name='导入时间')),
+                (
+                    "year",
+                    models.PositiveSmallIntegerField(
+                        primary_key=True, serialize=False, verbose_name="年份"
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=200, verbose_name="来源")),
+                ("imported_at", models.DateTimeField(auto_now=True, verbose_name="导入时间")),
             ],
             options={
-                'verbose_name': '已导入的年度安排',
-                'verbose_name_plural': '已导入的年度安排',
+                "verbose_name": "已导入的年度安排",
+                "verbose_name_plural": "已导入的年度安排",
             },
         ),
         migrations.CreateModel(
-            name='Clock',
+            name="Clock",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(verbose_name='名称')),
-                ('label', models.CharField(max_length=100, verbose_name='时限')),
-                ('basis', models.CharField(max_length=500, verbose_name='依据')),
-                ('unit', models.CharField(max_length=20, verbose_name='单位')),
-                ('amount', models.FloatField(verbose_name='时长')),
-                ('state', models.CharField(choices=[('running', '计时中'), ('paused', '已暂停'), ('stopped', '已停止')], default='running', max_length=10, verbose_name='状态')),
-                ('started_at', models.DateTimeField(verbose_name='开始')),
-                ('due_at', models.DateTimeField(verbose_name='截止')),
-                ('warn_at', models.DateTimeField(blank=True, null=True, verbose_name='预警时间')),
-                ('basis_at', models.DateTimeField(verbose_name='计算起点')),
-                ('basis_amount', models.FloatField(verbose_name='计算时长')),
-                ('provisional', models.BooleanField(default=False, help_text='截止日落在尚未公布放假安排的年份', verbose_name='暂定')),
-                ('paused_at', models.DateTimeField(blank=True, null=True, verbose_name='暂停时间')),
-                ('remaining', models.FloatField(blank=True, null=True, verbose_name='暂停时剩余')),
-                ('extended', models.FloatField(default=0, verbose_name='已延期')),
-                ('warned_at', models.DateTimeField(blank=True, null=True, verbose_name='已预警')),
-                ('breached_at', models.DateTimeField(blank=True, null=True, verbose_name='已超时')),
-                ('stopped_at', models.DateTimeField(blank=True, null=True, verbose_name='停止时间')),
-                ('complaint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='clocks', to='cases.complaint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(verbose_name="名称")),
+                ("label", models.CharField(max_length=100, verbose_name="时限")),
+                ("basis", models.CharField(max_length=500, verbose_name="依据")),
+                ("unit", models.CharField(max_length=20, verbose_name="单位")),
+                ("amount", models.FloatField(verbose_name="时长")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "计时中"),
+                            ("paused", "已暂停"),
+                            ("stopped", "已停止"),
+                        ],
+                        default="running",
+                        max_length=10,
+                        verbose_name="状态",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="开始")),
+                ("due_at", models.DateTimeField(verbose_name="截止")),
+                ("warn_at", models.DateTimeField(blank=True, null=True, verbose_name="预警时间")),
+                ("basis_at", models.DateTimeField(verbose_name="计算起点")),
+                ("basis_amount", models.FloatField(verbose_name="计算时长")),
+                (
+                    "provisional",
+                    models.BooleanField(
+                        default=False,
+                        help_text="截止日落在尚未公布放假安排的年份",
+                        verbose_name="暂定",
+                    ),
+                ),
+                ("paused_at", models.DateTimeField(blank=True, null=True, verbose_name="暂停时间")),
+                ("remaining", models.FloatField(blank=True, null=True, verbose_name="暂停时剩余")),
+                ("extended", models.FloatField(default=0, verbose_name="已延期")),
+                ("warned_at", models.DateTimeField(blank=True, null=True, verbose_name="已预警")),
+                ("breached_at", models.DateTimeField(blank=True, null=True, verbose_name="已超时")),
+                (
+                    "stopped_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="停止时间"),
+                ),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="clocks",
+                        to="cases.complaint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '时限',
-                'verbose_name_plural': '时限',
-                'ordering': ['due_at'],
-                'indexes': [models.Index(fields=['state', 'due_at'], name='clocks_cloc_state_f61255_idx'), models.Index(fields=['state', 'warn_at'], name='clocks_cloc_state_e9d470_idx')],
+                "verbose_name": "时限",
+                "verbose_name_plural": "时限",
+                "ordering": ["due_at"],
+                "indexes": [
+                    models.Index(fields=["state", "due_at"], name="clocks_cloc_state_f61255_idx"),
+                    models.Index(fields=["state", "warn_at"], name="clocks_cloc_state_e9d470_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=30, verbose_name='类型')),
-                ('message', models.CharField(max_length=300, verbose_name='内容')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='时间')),
-                ('read_at', models.DateTimeField(blank=True, null=True, verbose_name='已读')),
-                ('complaint', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.complaint')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=30, verbose_name="类型")),
+                ("message", models.CharField(max_length=300, verbose_name="内容")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="时间")),
+                ("read_at", models.DateTimeField(blank=True, null=True, verbose_name="已读")),
+                (
+                    "complaint",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="cases.complaint",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '通知',
-                'verbose_name_plural': '通知',
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['user', 'read_at'], name='clocks_noti_user_id_6e1be1_idx')],
+                "verbose_name": "通知",
+                "verbose_name_plural": "通知",
+                "ordering": ["-created_at"],
+                "indexes": [
+                    models.Index(fields=["user", "read_at"], name="clocks_noti_user_id_6e1be1_idx")
+                ],
             },
         ),
     ]

@@ -5,48 +5,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ProcessDefinition',
+            name="ProcessDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(verbose_name='名称')),
-                ('version', models.PositiveIntegerField(verbose_name='版本')),
-                ('label', models.CharField(max_length=100, verbose_name='中文名称')),
-                ('source', models.TextField(verbose_name='定义（YAML）')),
-                ('checksum', models.CharField(editable=False, max_length=64)),
-                ('is_active', models.BooleanField(default=True, verbose_name='当前版本')),
-                ('installed_at', models.DateTimeField(auto_now_add=True, verbose_name='安装时间')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(verbose_name="名称")),
+                ("version", models.PositiveIntegerField(verbose_name="版本")),
+                ("label", models.CharField(max_length=100, verbose_name="中文名称")),
+                ("source", models.TextField(verbose_name="定义（YAML）")),
+                ("checksum", models.CharField(editable=False, max_length=64)),
+                ("is_active", models.BooleanField(default=True, verbose_name="当前版本")),
+                ("installed_at", models.DateTimeField(auto_now_add=True, verbose_name="安装时间")),
             ],
             options={
-                'verbose_name': '流程定义',
-                'verbose_name_plural': '流程定义',
-                'ordering': ['name', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('name', 'version'), name='process_name_version')],
+                "verbose_name": "流程定义",
+                "verbose_name_plural": "流程定义",
+                "ordering": ["name", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("name", "version"), name="process_name_version")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Category',
+            name="Category",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('process_name', models.SlugField(verbose_name='流程')),
-                ('code', models.SlugField(verbose_name='代码')),
-                ('label', models.CharField(max_length=100, verbose_name='名称')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to='accounts.department', verbose_name='责任部门')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("process_name", models.SlugField(verbose_name="流程")),
+                ("code", models.SlugField(verbose_name="代码")),
+                ("label", models.CharField(max_length=100, verbose_name="名称")),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="accounts.department",
+                        verbose_name="责任部门",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '投诉类别',
-                'verbose_name_plural': '投诉类别',
-                'ordering': ['process_name', 'code'],
-                'constraints': [models.UniqueConstraint(fields=('process_name', 'code'), name='category_process_code')],
+                "verbose_name": "投诉类别",
+                "verbose_name_plural": "投诉类别",
+                "ordering": ["process_name", "code"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("process_name", "code"), name="category_process_code"
+                    )
+                ],
             },
         ),
     ]

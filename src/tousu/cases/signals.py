@@ -1,0 +1,10 @@
+"""What other parts of Tousu listen to: sent inside the transaction that wrote the event, so a
+receiver's own writes commit or roll back with it; side effects outside the database (webhooks,
+e-mail) belong in `transaction.on_commit`."""
+
+from django.dispatch import Signal
+
+# complaint, event
+complaint_registered = Signal()
+# complaint, action (ActionDef), event, user
+action_applied = Signal()
