@@ -109,7 +109,9 @@ def test_serve_starts_a_real_server(tmp_path):
     try:
         for _ in range(100):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login/", timeout=1) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/staff/login/", timeout=1
+                ) as r:
                     body = r.read().decode()
                     break
             except OSError:

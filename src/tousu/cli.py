@@ -4,6 +4,7 @@ failure prints one line saying why."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from datetime import date, datetime
@@ -280,6 +281,17 @@ def cmd_calendar(args) -> int:
 
 # --- parser -----------------------------------------------------------------------------------
 
+# Apps contribute their own commands: each module has register(subparsers), whose handlers take
+# (args) and return an exit code, raising UsageError for bad input. They call `setup_django()`.
+PLUGIN_COMMANDS = (
+    "tousu.triage.cli",
+    "tousu.reports.cli",
+    "tousu.documents.cli",
+    "tousu.portal.cli",
+    "tousu.webhooks.cli",
+)
+setup_django = _django
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tousu", description="投诉处理系统")
@@ -365,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     x = csub.add_parser("import", help="导入一年的放假安排（YAML 或 CSV）")
     x.add_argument("file")
     s.set_defaults(func=cmd_calendar)
+
+    for module in PLUGIN_COMMANDS:
+        try:
+            importlib.import_module(module).register(sub)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
 
     s = sub.add_parser("manage", help="Django 管理命令（高级）")
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -57,6 +57,11 @@ INSTALLED_APPS = [
     "tousu.processes",
     "tousu.cases",
     "tousu.clocks",
+    "tousu.triage",
+    "tousu.documents",
+    "tousu.portal",
+    "tousu.reports",
+    "tousu.webhooks",
     "tousu.web",
 ]
 
@@ -125,7 +130,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "web:login"
+LOGIN_URL = "web:login"  # staff log in at /staff/login/; complainants never log in
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 SESSION_COOKIE_AGE = 8 * 3600  # one working day

@@ -11,7 +11,9 @@ admin.site.index_title = "系统管理"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
-    path("", include("tousu.web.urls")),
+    path("staff/reports/", include("tousu.reports.urls")),
+    path("staff/", include("tousu.web.urls")),
+    path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones
 ]
 
 if getattr(settings, "TOUSU_BENCH_FLOOR", False):

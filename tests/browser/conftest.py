@@ -37,10 +37,10 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def login(live_server):
     def _login(page, username, password):
-        page.goto(f"{live_server.url}/login/")
+        page.goto(f"{live_server.url}/staff/login/")
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/cases/")
+        page.wait_for_url(f"{live_server.url}/staff/cases/")
 
     return _login

@@ -61,7 +61,7 @@ def test_register_and_move_a_case_through_the_browser(page, live_server, login, 
 def test_form_errors_are_shown_and_nothing_changes(page, live_server, login, staff, register):
     c = register()
     login(page, "receiver", "pw-receiver-123")
-    page.goto(f"{live_server.url}/cases/{c.pk}/")
+    page.goto(f"{live_server.url}/staff/cases/{c.pk}/")
     box = page.locator("details", has=page.locator("summary", has_text="现场解决"))
     box.locator("summary").click()
     box.get_by_label("解决办法").fill("已解决")

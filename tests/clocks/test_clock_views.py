@@ -31,7 +31,7 @@ def test_list_filters_overdue_due_soon_and_provisional(new_case):
     officer = client("officer")
 
     def listed(flt):
-        page = officer.get(f"/cases/?clock={flt}").content.decode()
+        page = officer.get(f"/staff/cases/?clock={flt}").content.decode()
         return {
             c.tracking_number for c in (overdue, fresh, future, soon) if c.tracking_number in page
         }
@@ -43,9 +43,9 @@ def test_list_filters_overdue_due_soon_and_provisional(new_case):
 
 def test_case_page_shows_clock_basis_and_extension_form(new_case):
     c = new_case(timezone.now())
-    page = client("leader").get(f"/cases/{c.pk}/").content.decode()
+    page = client("leader").get(f"/staff/cases/{c.pk}/").content.decode()
     assert "受理时限" in page and "第十四条" in page and "个工作日" in page and "申请延期" in page
-    assert "申请延期" not in client("officer").get(f"/cases/{c.pk}/").content.decode()
+    assert "申请延期" not in client("officer").get(f"/staff/cases/{c.pk}/").content.decode()
 
 
 def test_extension_through_the_page_and_the_api(new_case, clockflow):
@@ -53,7 +53,7 @@ def test_extension_through_the_page_and_the_api(new_case, clockflow):
     c = new_case(timezone.now())
     clock = Clock.objects.get(complaint=c)
     r = client("leader").post(
-        f"/cases/{c.pk}/clocks/{clock.pk}/extend/",
+        f"/staff/cases/{c.pk}/clocks/{clock.pk}/extend/",
         {"amount": "2", "reason": "等待检测报告"},
         follow=True,
     )
@@ -78,9 +78,9 @@ def test_notifications_inbox(new_case, clockflow):
     services.sweep()
     assert Notification.objects.filter(user__username="officer", complaint=c).exists()
     officer = client("officer")
-    page = officer.get("/notifications/").content.decode()
+    page = officer.get("/staff/notifications/").content.decode()
     assert c.tracking_number in page and "超时" in page
-    officer.post("/notifications/")
+    officer.post("/staff/notifications/")
     assert not Notification.objects.filter(user__username="officer", read_at__isnull=True).exists()
 
 

@@ -13,18 +13,18 @@ def client_for(username):
 
 
 def test_login_required_and_chinese_login_page(staff):
-    r = Client().get("/cases/")
-    assert r.status_code == 302 and "/login/" in r["Location"]
-    page = Client().get("/login/").content.decode()
+    r = Client().get("/staff/cases/")
+    assert r.status_code == 302 and "/staff/login/" in r["Location"]
+    page = Client().get("/staff/login/").content.decode()
     assert "登录" in page and 'lang="zh-CN"' in page
 
 
 def test_list_and_detail_mask_personal_data(staff, register):
     c = register()
     officer = client_for("officer")
-    listing = officer.get("/cases/").content.decode()
+    listing = officer.get("/staff/cases/").content.decode()
     assert c.tracking_number in listing
-    detail = officer.get(f"/cases/{c.pk}/").content.decode()
+    detail = officer.get(f"/staff/cases/{c.pk}/").content.decode()
     assert "13812345678" not in detail and "138****5678" in detail
     assert "张三" not in detail and "张*" in detail
     assert "答复时限" in detail and "现场解决" in detail
@@ -34,11 +34,11 @@ def test_other_department_gets_403(staff, register, act):
     c = register()
     c = act(c, "officer", "judge_valid")
     c = act(c, "officer", "assign_department", category="quality")
-    assert client_for("handler_q").get(f"/cases/{c.pk}/").status_code == 200
-    assert client_for("handler_t").get(f"/cases/{c.pk}/").status_code == 403
+    assert client_for("handler_q").get(f"/staff/cases/{c.pk}/").status_code == 200
+    assert client_for("handler_t").get(f"/staff/cases/{c.pk}/").status_code == 403
     assert (
         client_for("handler_t")
-        .post(f"/cases/{c.pk}/actions/propose_plan/", {"version": c.version})
+        .post(f"/staff/cases/{c.pk}/actions/propose_plan/", {"version": c.version})
         .status_code
         == 403
     )
@@ -48,14 +48,14 @@ def test_apply_action_from_the_page(staff, register):
     c = register()
     officer = client_for("officer")
     r = officer.post(
-        f"/cases/{c.pk}/actions/judge_valid/", {"version": 1, "judge_valid-reason": "成立"}
+        f"/staff/cases/{c.pk}/actions/judge_valid/", {"version": 1, "judge_valid-reason": "成立"}
     )
     assert r.status_code == 302
     c.refresh_from_db()
     assert c.state == "classifying"
     assert Event.objects.filter(complaint=c, action="judge_valid", via="web").exists()
     # A stale page: the same form again is refused, nothing changes.
-    r = officer.post(f"/cases/{c.pk}/actions/judge_valid/", {"version": 1}, follow=True)
+    r = officer.post(f"/staff/cases/{c.pk}/actions/judge_valid/", {"version": 1}, follow=True)
     assert "已被他人更新" in r.content.decode()
     c.refresh_from_db()
     assert c.version == 2
@@ -65,14 +65,16 @@ def test_csrf_is_enforced(staff, register):
     c = register()
     strict = Client(enforce_csrf_checks=True)
     strict.login(username="officer", password="pw-officer-123")
-    assert strict.post(f"/cases/{c.pk}/actions/judge_valid/", {"version": 1}).status_code == 403
+    assert (
+        strict.post(f"/staff/cases/{c.pk}/actions/judge_valid/", {"version": 1}).status_code == 403
+    )
 
 
 def test_registration_page_shows_the_conduct_checklist(staff):
-    page = client_for("receiver").get("/cases/new/").content.decode()
+    page = client_for("receiver").get("/staff/cases/new/").content.decode()
     for word in ("聆听", "尊重", "询问", "解释", "解决", "增值", "记录"):
         assert word in page
-    assert client_for("leader").get("/cases/new/").status_code == 403
+    assert client_for("leader").get("/staff/cases/new/").status_code == 403
 
 
 def test_admin_in_chinese(staff):
@@ -88,7 +90,7 @@ def test_admin_in_chinese(staff):
 def test_case_page_shows_the_diagram_with_the_path_taken(staff, register, act):
     c = register()
     c = act(c, "officer", "judge_valid")
-    page = client_for("officer").get(f"/cases/{c.pk}/").content.decode()
+    page = client_for("officer").get(f"/staff/cases/{c.pk}/").content.decode()
     assert 'class="flow-diagram"' in page
     assert 'data-state="classifying"' in page and "state current visited" in page
     assert 'class="edge taken" data-from="registered" data-to="classifying"' in page
