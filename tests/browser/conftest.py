@@ -41,6 +41,6 @@ def login(live_server):
         page.get_by_label("用户名").fill(username)
         page.get_by_label("密码").fill(password)
         page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/staff/cases/")
+        page.wait_for_url(f"{live_server.url}/staff/")
 
     return _login

@@ -26,7 +26,7 @@ def act(page, label: str, fields: dict[str, str] | None = None):
 
 def test_register_and_move_a_case_through_the_browser(page, live_server, login, staff):
     login(page, "officer", "pw-officer-123")
-    page.get_by_role("link", name="登记投诉").click()
+    page.get_by_role("link", name="登记投诉").first.click()
     page.get_by_label("渠道").select_option(label="来电")
     page.get_by_label("投诉人姓名").fill("张三")
     page.get_by_label("联系电话").fill("13812345678")

@@ -37,6 +37,10 @@ def _open_task_departments(complaint: Complaint) -> set[int]:
     return cache
 
 
+# Actions that record rather than decide: left out of the "waiting for me" queues.
+ROUTINE_ACTIONS = frozenset({"add_note"})
+
+
 class Complainant:
     """The complainant acting on their own case through the portal: holds only the `complainant`
     role, belongs to no department, and is recorded on events by name, not as a user."""

@@ -94,6 +94,7 @@ def form_field(field: FieldDef, process_name: str) -> forms.Field:
 
 def build_form(fields: Iterable[FieldDef], process_name: str) -> type[forms.Form]:
     attrs = {f.name: form_field(f, process_name) for f in fields}
+    attrs["label_suffix"] = ""  # Chinese labels take no colon
     return type("ActionForm", (forms.Form,), attrs)
 
 

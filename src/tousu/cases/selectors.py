@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from tousu.accounts.models import User
+from tousu.accounts.roles import DEPARTMENTAL_ROLES
 
 from .errors import Forbidden, NotFound
 from .models import Complaint, Task
@@ -148,3 +149,81 @@ def path_taken(complaint: Complaint, events) -> tuple[frozenset[str], frozenset[
             visited.add(e.from_state)
             taken.add((e.from_state, e.to_state))
     return frozenset(visited), frozenset(taken)
+
+
+# --- workbench queues -----------------------------------------------------------------------------
+
+
+def actionable(user: User) -> Q:
+    """Cases where `user` has an action now (notes aside): per installed flow version, the states in
+    which one of the user's roles may act, restricted to the department for departmental roles."""
+    from tousu.processes.models import ProcessDefinition
+
+    from .engine import ROUTINE_ACTIONS
+
+    condition = Q(pk__in=[])
+    dept = user.department_id
+    for process in ProcessDefinition.objects.all():
+        d = process.definition
+        general, departmental = set(), set()
+        for action in d.actions:
+            if action.name in ROUTINE_ACTIONS or "any" in action.source:
+                continue
+            roles = set(action.roles) & user.role_codes
+            if roles - DEPARTMENTAL_ROLES:
+                general.update(action.source)
+            elif roles:
+                departmental.update(action.source)
+        if general:
+            condition |= Q(process_id=process.pk, state__in=sorted(general))
+        if departmental and dept:
+            open_task = Task.objects.filter(complaint=OuterRef("pk"), department_id=dept, state=Task.OPEN)
+            condition |= Q(process_id=process.pk, state__in=sorted(departmental)) & (
+                Q(department_id=dept) | Q(Exists(open_task))
+            )
+    return condition
+
+
+def with_next_due(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
+    from django.db.models import Min, Subquery
+
+    from tousu.clocks.models import Clock
+
+    nearest = (
+        Clock.objects.filter(complaint=OuterRef("pk"), state=Clock.RUNNING)
+        .values("complaint")
+        .annotate(m=Min("due_at"))
+        .values("m")
+    )
+    return qs.annotate(next_due=Subquery(nearest))
+
+
+def clock_status(complaints, now=None) -> dict[int, tuple]:
+    """For a page of cases: (nearest running clock, 'overdue'|'due_soon'|'') by case id."""
+    from django.utils import timezone
+
+    from tousu.clocks.models import Clock
+
+    now = now or timezone.now()
+    out: dict[int, tuple] = {}
+    for clock in Clock.objects.filter(complaint__in=list(complaints), state=Clock.RUNNING).order_by("due_at"):
+        if clock.complaint_id in out:
+            continue
+        status = "overdue" if clock.due_at < now else ("due_soon" if clock.warn_at and clock.warn_at <= now else "")
+        out[clock.complaint_id] = (clock, status)
+    return out
+
+
+def possible_duplicates(process, content: str, phone: str = "", *, days: int = 30, limit: int = 5):
+    """Recent cases from the same phone, or with the same opening text: offered to the receiver
+    before registering. (The triage module refines this with text similarity.)"""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(days=days)
+    recent = Complaint.objects.filter(received_at__gte=since).select_related("process")
+    condition = Q(content__startswith=content.strip()[:20]) if len(content.strip()) >= 10 else Q(pk__in=[])
+    if phone:
+        condition |= Q(parties__phone=phone)
+    return list(recent.filter(condition).distinct().order_by("-received_at")[:limit])

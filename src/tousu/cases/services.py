@@ -15,6 +15,7 @@ from tousu.accounts.models import Organisation, User
 from tousu.db import fastinsert
 from tousu.processes.models import Category, ProcessDefinition
 
+from . import search
 from .errors import Invalid, NotFound
 from .forms import form_class, json_value, type_errors
 from .models import (
@@ -149,6 +150,7 @@ def register_complaint(
     from tousu.clocks.services import initial_clocks
 
     clocks = initial_clocks(complaint, complaint.received_at)  # statutory periods run from receipt
+    search_body = search.document(complaint, party_rows)
     # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
     with transaction.atomic():
         complaint.tracking_number = _tracking_number(prefix, now)
@@ -156,6 +158,7 @@ def register_complaint(
         for row in (*party_rows, event, *clocks):
             row.complaint_id = complaint.pk
         fastinsert.insert([*party_rows, event, *clocks])
+        search.index_rows([(complaint.pk, f"{complaint.tracking_number} {search_body}")])
         complaint_registered.send(sender=Complaint, complaint=complaint, event=event)
     return complaint, code
 
@@ -213,3 +216,17 @@ def get_complaint(pk: int) -> Complaint:
         return Complaint.objects.select_related("process", "category", "department").get(pk=pk)
     except Complaint.DoesNotExist:
         raise NotFound(f"投诉 {pk} 不存在") from None
+
+
+def record_reveal(complaint: Complaint, user: User, *, via: str, actor_name: str = "") -> Event:
+    """Unmasked personal data was shown: who, when and where is on the case's record."""
+    return Event.objects.create(
+        complaint=complaint,
+        action="personal_data_revealed",
+        label="查看未脱敏个人信息",
+        from_state=complaint.state,
+        to_state=complaint.state,
+        actor=user,
+        actor_name=actor_name or str(user),
+        via=via,
+    )

@@ -1,24 +1,36 @@
 from django import forms
 
+from tousu.cases import engine
 from tousu.cases.forms import form_field
 from tousu.processes.models import Category
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
 class RegistrationForm(forms.Form):
-    """The receiver's registration form: channel, complainant, content, and the flow's sector fields."""
+    """The receiver's registration form: channel, parties, content, the flow's sector fields,
+    attachments, and on-the-spot resolution recorded in the same step."""
+
+    label_suffix = ""
 
     channel = forms.ChoiceField(label="渠道")
     complainant_name = forms.CharField(label="投诉人姓名", max_length=100, required=False)
     complainant_phone = forms.CharField(label="联系电话", max_length=30, required=False)
-    relation = forms.CharField(label="与当事人关系", max_length=50, required=False)
+    relation = forms.CharField(label="与当事人关系", max_length=50, required=False, help_text="如：本人、患者家属、业主")
     respondent = forms.CharField(label="被投诉部门/人员", max_length=100, required=False)
-    content = forms.CharField(
-        label="投诉内容", max_length=10000, widget=forms.Textarea(attrs={"rows": 6})
-    )
+    content = forms.CharField(label="投诉内容", max_length=10000, widget=forms.Textarea(attrs={"rows": 6}))
     request = forms.CharField(
         label="诉求", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     category = forms.ChoiceField(label="投诉类别", required=False)
+    attachments = forms.FileField(
+        label="附件", required=False, widget=MultipleFileInput(attrs={"accept": "image/*,application/pdf"}),
+        help_text="JPG、PNG、GIF、WebP 图片或 PDF，每个不超过 10 MB",
+    )
+    on_the_spot = forms.BooleanField(label="已当场解决", required=False)
+    confirm_new = forms.BooleanField(label="仍然登记为新投诉", required=False)
 
     def __init__(self, process, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -26,25 +38,47 @@ class RegistrationForm(forms.Form):
         definition = process.definition
         self.fields["channel"].choices = [(c.value, c.label) for c in definition.channels]
         self.fields["category"].choices = [("", "——（稍后判断）")] + list(
-            Category.objects.filter(process_name=process.name, is_active=True).values_list(
-                "code", "label"
-            )
+            Category.objects.filter(process_name=process.name, is_active=True).values_list("code", "label")
         )
         self.sector_fields = [f.name for f in definition.fields]
         for f in definition.fields:
             self.fields[f"f_{f.name}"] = form_field(f, process.name)
+        # On-the-spot resolution: the flow's own action and its form, shown beside the checkbox.
+        self.spot_action = next((a for a in definition.actions if a.name == "resolve_on_spot"), None)
+        if self.spot_action is None:
+            del self.fields["on_the_spot"]
+        else:
+            for f in self.spot_action.form:
+                field = form_field(f, process.name)
+                field.required = False  # required only when the box is ticked (checked in clean)
+                self.fields[f"spot_{f.name}"] = field
+
+    def clean(self):
+        data = super().clean()
+        if self.spot_action and data.get("on_the_spot"):
+            for f in self.spot_action.form:
+                if f.required and not data.get(f"spot_{f.name}"):
+                    self.add_error(f"spot_{f.name}", "当场解决时必填")
+        return data
+
+    @property
+    def sector_bound_fields(self):
+        return [self[f"f_{n}"] for n in self.sector_fields]
+
+    @property
+    def spot_bound_fields(self):
+        return [self[f"spot_{f.name}"] for f in self.spot_action.form] if self.spot_action else []
+
+    def phone(self) -> str:
+        return self.cleaned_data.get("complainant_phone", "")
 
     def registration_kwargs(self) -> dict:
         d = self.cleaned_data
         parties = []
         if d["complainant_name"] or d["complainant_phone"]:
             parties.append(
-                {
-                    "role": "complainant",
-                    "name": d["complainant_name"],
-                    "phone": d["complainant_phone"],
-                    "relation": d["relation"],
-                }
+                {"role": "complainant", "name": d["complainant_name"], "phone": d["complainant_phone"],
+                 "relation": d["relation"]}
             )
         if d["respondent"]:
             parties.append({"role": "respondent", "kind": "department", "name": d["respondent"]})
@@ -54,7 +88,12 @@ class RegistrationForm(forms.Form):
             "request": d["request"],
             "category": d["category"] or None,
             "parties": parties,
-            "fields": {
-                n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")
-            },
+            "fields": {n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")},
         }
+
+    def resolve_on_the_spot(self, complaint, user):
+        data = {f.name: self.data.get(f"spot_{f.name}") for f in self.spot_action.form if self.data.get(f"spot_{f.name}")}
+        complaint, _ = engine.apply_action(
+            complaint, user, self.spot_action.name, data=data, version=complaint.version, via="web"
+        )
+        return complaint

@@ -1,19 +1,22 @@
-"""Staff pages. Thin: selectors read, services and the engine write."""
+"""Staff workbench. Thin: selectors read, services and the engine write."""
 
 import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseForbidden, JsonResponse
+from django.db.models import F
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tousu.accounts.models import Organisation
+from tousu.accounts.models import Department, Organisation
+from tousu.accounts.roles import PERSONAL_DATA_ROLES
 from tousu.cases import engine, selectors, services
+from tousu.cases.attachments import add_attachment
 from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
@@ -24,38 +27,139 @@ from tousu.processes.diagram import notes as diagram_notes
 from tousu.processes.diagram import render_svg
 from tousu.processes.selectors import active_process
 
+from . import queues
 from .forms import RegistrationForm
+from .models import SavedFilter
 
 
 def _case_or_error(request, pk):
     try:
         return selectors.complaint_for(request.user, pk), None
     except Forbidden as exc:
-        return None, HttpResponseForbidden(exc.message)
+        return None, render(request, "web/error.html", {"message": exc.message}, status=403)
     except NotFound as exc:
         return None, render(request, "web/error.html", {"message": exc.message}, status=404)
 
 
+def _rows(page):
+    status = selectors.clock_status(page.object_list)
+    return [(c, *status.get(c.pk, (None, ""))) for c in page.object_list]
+
+
 @login_required
 def home(request):
-    return redirect("web:case_list")
+    todo = selectors.with_next_due(
+        selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
+    ).order_by(F("next_due").asc(nulls_last=True), "-received_at")
+    page = Paginator(todo, 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/home.html",
+        {
+            "page": page,
+            "rows": _rows(page),
+            "overdue": selectors.filter_by_clock(todo, "overdue").count(),
+            "due_soon": selectors.filter_by_clock(todo, "due_soon").count(),
+            "notes": request.user.notifications.filter(read_at__isnull=True)[:8],
+        },
+    )
 
 
 @login_required
 def case_list(request):
-    qs = selectors.visible_complaints(request.user)
-    state = request.GET.get("state", "")
-    if state:
-        qs = qs.filter(state=state)
-    clock = request.GET.get("clock", "")
-    if clock in selectors.CLOCK_FILTERS:
-        qs = selectors.filter_by_clock(qs, clock)
+    if request.method == "POST" and "save_filter" in request.POST:
+        name = request.POST.get("filter_name", "").strip()[:50]
+        query = request.POST.get("query", "")[:1000]
+        if name:
+            SavedFilter.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+            messages.success(request, f"已保存筛选「{name}」")
+        else:
+            messages.error(request, "请给筛选起个名字")
+        return redirect(f"{request.path}?{query}")
+    params = queues.QueueParams.from_request(request.GET)
+    qs = queues.queue(request.user, params)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    query = params.querystring()
     return render(
         request,
         "web/case_list.html",
-        {"page": page, "state": state, "clock": clock, "clock_filters": selectors.CLOCK_FILTERS},
+        {
+            "page": page,
+            "rows": _rows(page),
+            "p": params,
+            "query": query,
+            "choices": queues.choices(request.user),
+            "saved": request.user.saved_filters.all(),
+            "can_bulk": request.user.has_role("officer", "leader"),
+            "departments": Department.objects.filter(is_active=True),
+        },
     )
+
+
+@login_required
+@require_POST
+def delete_filter(request, pk):
+    request.user.saved_filters.filter(pk=pk).delete()
+    return redirect("web:case_list")
+
+
+@login_required
+@require_POST
+def bulk_assign(request):
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    department = request.POST.get("department", "")
+    result = queues.bulk_assign(request.user, ids, department)
+    if result.done:
+        messages.success(request, f"已分派 {result.done} 件")
+    for tracking, reason in result.skipped[:10]:
+        messages.error(request, f"{tracking}：{reason}")
+    return redirect(request.POST.get("next") or "web:case_list")
+
+
+@login_required
+def leader_inbox(request):
+    if not request.user.has_role("leader"):
+        return render(request, "web/error.html", {"message": "只有领导可以查看待批事项"}, status=403)
+    cases = list(
+        selectors.with_next_due(
+            selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
+        ).order_by(F("next_due").asc(nulls_last=True))[:50]
+    )
+    items = []
+    for c in cases:
+        actions = [
+            {"action": a, "form": form_class(c.process, a.name)(prefix=a.name)}
+            for a in engine.possible_actions(c, request.user)
+            if a.name not in engine.ROUTINE_ACTIONS
+        ]
+        proposal = c.events.exclude(payload={}).exclude(action__startswith="clock_").order_by("-id").first()
+        shown = selectors.event_rows(c, [proposal])[0][1] if proposal else []
+        items.append({"c": c, "actions": actions, "proposal": proposal, "shown": shown})
+    return render(request, "web/leader_inbox.html", {"items": items})
+
+
+def _detail_context(request, complaint, *, reveal=False):
+    detail = selectors.case_detail(complaint)
+    visited, taken = selectors.path_taken(complaint, detail["events"])
+    diagram = render_svg(complaint.definition, current=complaint.state, visited=visited, taken=taken)
+    actions = [
+        {"action": a, "form": form_class(complaint.process, a.name)(prefix=a.name)}
+        for a in engine.possible_actions(complaint, request.user)
+    ]
+    return {
+        "c": complaint,
+        "parties": [party_dict(p, reveal=reveal) for p in detail["parties"]],
+        "revealed": reveal,
+        "can_reveal": request.user.has_role(*PERSONAL_DATA_ROLES),
+        "tasks": detail["tasks"],
+        "events": selectors.event_rows(complaint, detail["events"]),
+        "attachments": detail["attachments"],
+        "clocks": [(k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]],
+        "actions": actions,
+        "can_upload": bool(actions),
+        "diagram": mark_safe(diagram),  # built from the definition's own labels, all escaped
+        "diagram_notes": diagram_notes(complaint.definition),
+    }
 
 
 @login_required
@@ -63,32 +167,20 @@ def case_detail(request, pk):
     complaint, error = _case_or_error(request, pk)
     if error:
         return error
-    detail = selectors.case_detail(complaint)
-    visited, taken = selectors.path_taken(complaint, detail["events"])
-    diagram = render_svg(
-        complaint.definition, current=complaint.state, visited=visited, taken=taken
-    )
-    actions = []
-    for action in engine.possible_actions(complaint, request.user):
-        form = form_class(complaint.process, action.name)(prefix=action.name)
-        actions.append({"action": action, "form": form})
-    return render(
-        request,
-        "web/case_detail.html",
-        {
-            "c": complaint,
-            "parties": [party_dict(p, reveal=False) for p in detail["parties"]],
-            "tasks": detail["tasks"],
-            "events": selectors.event_rows(complaint, detail["events"]),
-            "clocks": [
-                (k, time_left(k), clock_services.can_extend(k, request.user))
-                for k in detail["clocks"]
-            ],
-            "actions": actions,
-            "diagram": mark_safe(diagram),  # built from the definition's own labels, all escaped
-            "diagram_notes": diagram_notes(complaint.definition),
-        },
-    )
+    return render(request, "web/case_detail.html", _detail_context(request, complaint))
+
+
+@login_required
+@require_POST
+def reveal(request, pk):
+    """Show the parties unmasked, once, and write down who looked."""
+    complaint, error = _case_or_error(request, pk)
+    if error:
+        return error
+    if not request.user.has_role(*PERSONAL_DATA_ROLES):
+        return render(request, "web/error.html", {"message": "您的角色不能查看未脱敏的个人信息"}, status=403)
+    services.record_reveal(complaint, request.user, via="web")
+    return render(request, "web/case_detail.html", _detail_context(request, complaint, reveal=True))
 
 
 @login_required
@@ -97,17 +189,13 @@ def apply_action(request, pk, name):
     complaint, error = _case_or_error(request, pk)
     if error:
         return error
-    data = {
-        k.removeprefix(f"{name}-"): v for k, v in request.POST.lists() if k.startswith(f"{name}-")
-    }
-    # Single-valued fields arrive as one-element lists from QueryDict.lists().
     action = complaint.definition.action(name)
-    multi = (
-        {f.name for f in action.form if f.type in ("multichoice", "departments", "users")}
-        if action
-        else set()
-    )
-    data = {k: (v if k in multi else v[-1]) for k, v in data.items()}
+    multi = {f.name for f in action.form if f.type in ("multichoice", "departments", "users")} if action else set()
+    data = {}
+    for key, values in request.POST.lists():
+        if key.startswith(f"{name}-"):
+            field = key.removeprefix(f"{name}-")
+            data[field] = values if field in multi else values[-1]
     try:
         version = int(request.POST.get("version", "0"))
         engine.apply_action(
@@ -127,7 +215,44 @@ def apply_action(request, pk, name):
         messages.error(request, f"{exc.message}{'：' + detail if detail else ''}")
     except ValueError:
         messages.error(request, "版本号无效，请刷新页面")
+    return redirect(request.POST.get("next") or f"/staff/cases/{pk}/")
+
+
+@login_required
+@require_POST
+def upload(request, pk):
+    complaint, error = _case_or_error(request, pk)
+    if error:
+        return error
+    if not engine.possible_actions(complaint, request.user):
+        return render(request, "web/error.html", {"message": "您当前不能为该投诉上传材料"}, status=403)
+    files = request.FILES.getlist("files")
+    if not files:
+        messages.error(request, "请选择要上传的文件")
+    for f in files:
+        try:
+            add_attachment(complaint, name=f.name, content=f.read(), user=request.user, via="web")
+            messages.success(request, f"已上传「{f.name}」")
+        except CaseError as exc:
+            messages.error(request, exc.message)
     return redirect("web:case_detail", pk=pk)
+
+
+@login_required
+def download(request, pk, attachment_id):
+    complaint, error = _case_or_error(request, pk)
+    if error:
+        return error
+    attachment = complaint.attachments.filter(pk=attachment_id).first()
+    if attachment is None:
+        return render(request, "web/error.html", {"message": "附件不存在"}, status=404)
+    # Always a download, never rendered inline: an uploaded file must not run in our origin.
+    response = FileResponse(
+        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @login_required
@@ -162,26 +287,36 @@ def notifications(request):
 @login_required
 def register(request):
     if not request.user.has_role("receiver", "officer"):
-        return HttpResponseForbidden("只有接待员或投诉专员可以登记投诉")
+        return render(request, "web/error.html", {"message": "只有接待员或投诉专员可以登记投诉"}, status=403)
     process = active_process(Organisation.current().default_process)
     if process is None:
-        return render(
-            request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503
-        )
-    form = RegistrationForm(process, request.POST or None)
+        return render(request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503)
+    form = RegistrationForm(process, request.POST or None, request.FILES or None)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
-        try:
-            complaint, code = services.register_complaint(
-                process=process, user=request.user, via="web", **form.registration_kwargs()
-            )
-        except CaseError as exc:
-            form.add_error(None, exc.message)
+        kwargs = form.registration_kwargs()
+        duplicates = selectors.possible_duplicates(process, kwargs["content"], form.phone())
+        if duplicates and not form.cleaned_data.get("confirm_new"):
+            form.add_error(None, "发现近期可能重复的投诉，请核对；确认是新投诉请勾选「仍然登记为新投诉」后再提交")
         else:
-            messages.success(
-                request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）"
-            )
-            return redirect("web:case_detail", pk=complaint.pk)
-    return render(request, "web/register.html", {"form": form, "definition": process.definition})
+            try:
+                complaint, code = services.register_complaint(
+                    process=process, user=request.user, via="web", **kwargs
+                )
+                for f in form.files.getlist("attachments"):
+                    add_attachment(complaint, name=f.name, content=f.read(), user=request.user, via="web")
+                if form.cleaned_data.get("on_the_spot"):
+                    complaint = form.resolve_on_the_spot(complaint, request.user)
+            except CaseError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）")
+                return redirect("web:case_detail", pk=complaint.pk)
+    return render(
+        request,
+        "web/register.html",
+        {"form": form, "definition": process.definition, "duplicates": duplicates},
+    )
 
 
 @csrf_exempt
@@ -190,3 +325,4 @@ def bench_floor(request):
     """The benchmark's floor: the same server inserting one row and answering (TOUSU_BENCH_FLOOR=1 only)."""
     Counter.objects.create(key=uuid.uuid4().hex, value=0)
     return JsonResponse({"ok": True}, status=201)
+

@@ -1,0 +1,177 @@
+"""The case queues: parameters from the query string, the filtered and sorted queryset, and bulk
+assignment through the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
+from urllib.parse import urlencode
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from tousu.accounts.models import Department, User
+from tousu.cases import engine, search, selectors
+from tousu.cases.errors import CaseError
+from tousu.cases.models import FLAG_LABELS, Complaint
+from tousu.processes.models import Category, ProcessDefinition
+
+SORTS = {
+    "-received": ("-received_at", "接收时间（新→旧）"),
+    "received": ("received_at", "接收时间（旧→新）"),
+    "due": (None, "最近截止"),
+    "-updated": ("-updated_at", "最近更新"),
+}
+SCOPES = {"mine": "我的待办", "department": "本部门", "all": "全部"}
+
+
+def _date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class QueueParams:
+    scope: str = "all"
+    q: str = ""
+    state: str = ""
+    category: str = ""
+    department: str = ""
+    channel: str = ""
+    clock: str = ""
+    flag: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "-received"
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, get) -> QueueParams:
+        p = cls(
+            scope=get.get("scope", "all"),
+            q=get.get("q", "").strip()[:100],
+            state=get.get("state", "")[:50],
+            category=get.get("category", "")[:50],
+            department=get.get("department", "")[:50],
+            channel=get.get("channel", "")[:20],
+            clock=get.get("clock", ""),
+            flag=get.get("flag", "")[:50],
+            date_from=_date(get.get("date_from", "")),
+            date_to=_date(get.get("date_to", "")),
+            sort=get.get("sort", "-received"),
+        )
+        if p.scope not in SCOPES:
+            p.scope = "all"
+        if p.sort not in SORTS:
+            p.sort = "-received"
+        if p.clock not in selectors.CLOCK_FILTERS:
+            p.clock = ""
+        for key in ("date_from", "date_to"):
+            if get.get(key) and getattr(p, key) is None:
+                p.errors.append(f"日期「{get.get(key)}」无效，应为 YYYY-MM-DD")
+        return p
+
+    def querystring(self, **override) -> str:
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "errors"}
+        values.update(override)
+        return urlencode({k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items() if v})
+
+
+def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
+    qs = selectors.visible_complaints(user)
+    if p.scope == "mine":
+        qs = qs.filter(selectors.actionable(user))
+    elif p.scope == "department" and user.department_id:
+        qs = qs.filter(Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)).distinct()
+    if p.q:
+        qs = search.filter_text(qs, p.q)
+    if p.state:
+        qs = qs.filter(state=p.state)
+    if p.category:
+        qs = qs.filter(category__code=p.category)
+    if p.department:
+        qs = qs.filter(department__code=p.department)
+    if p.channel:
+        qs = qs.filter(channel=p.channel)
+    if p.clock:
+        qs = selectors.filter_by_clock(qs, p.clock)
+    if p.flag:
+        qs = qs.filter(flags__contains=p.flag) if _json_contains() else qs.filter(flags__icontains=f'"{p.flag}"')
+    tz = timezone.get_current_timezone()
+    if p.date_from:
+        qs = qs.filter(received_at__gte=datetime.combine(p.date_from, time.min, tz))
+    if p.date_to:
+        qs = qs.filter(received_at__lte=datetime.combine(p.date_to, time.max, tz))
+    order, _ = SORTS[p.sort]
+    if order is None:
+        return selectors.with_next_due(qs).order_by(F("next_due").asc(nulls_last=True), "-received_at")
+    return qs.order_by(order, "-id")
+
+
+def _json_contains() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"  # SQLite has no JSON containment lookup
+
+
+def choices(user: User) -> dict:
+    states, channels = {}, {}
+    for process in ProcessDefinition.objects.filter(is_active=True):
+        d = process.definition
+        states.update({s.name: s.label for s in d.states})
+        channels.update({c.value: c.label for c in d.channels})
+    return {
+        "scopes": SCOPES,
+        "states": states,
+        "channels": channels,
+        "categories": dict(Category.objects.filter(is_active=True).values_list("code", "label")),
+        "departments": dict(Department.objects.filter(is_active=True).values_list("code", "name")),
+        "clocks": selectors.CLOCK_FILTERS,
+        "flags": FLAG_LABELS,
+        "sorts": {k: v[1] for k, v in SORTS.items()},
+    }
+
+
+@dataclass
+class BulkResult:
+    done: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def bulk_assign(user: User, ids: list[int], department_code: str) -> BulkResult:
+    """Send each selected case to a department through the engine: the user's possible action that
+    chooses a department (and asks for nothing else that is required) is applied, case by case."""
+    result = BulkResult()
+    department = Department.objects.filter(code=department_code, is_active=True).first()
+    if department is None:
+        result.skipped.append(("—", "请选择部门"))
+        return result
+    for complaint in selectors.visible_complaints(user).filter(pk__in=ids[:200]):
+        action = next(
+            (
+                a
+                for a in engine.possible_actions(complaint, user)
+                if any(f.type == "department" for f in a.form)
+                and all(not f.required or f.type in ("department", "category") for f in a.form)
+            ),
+            None,
+        )
+        if action is None:
+            result.skipped.append((complaint.tracking_number, f"当前状态「{complaint.state_label}」下不能分派"))
+            continue
+        data = {f.name: department.code for f in action.form if f.type == "department"}
+        for f in action.form:
+            if f.type == "category":
+                category = complaint.category or Category.objects.filter(
+                    process_name=complaint.process.name, department=department, is_active=True
+                ).first()
+                if category:
+                    data[f.name] = category.code
+        try:
+            engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="web")
+            result.done += 1
+        except CaseError as exc:
+            result.skipped.append((complaint.tracking_number, exc.message))
+    return result
