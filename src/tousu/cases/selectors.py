@@ -177,7 +177,9 @@ def actionable(user: User) -> Q:
         if general:
             condition |= Q(process_id=process.pk, state__in=sorted(general))
         if departmental and dept:
-            open_task = Task.objects.filter(complaint=OuterRef("pk"), department_id=dept, state=Task.OPEN)
+            open_task = Task.objects.filter(
+                complaint=OuterRef("pk"), department_id=dept, state=Task.OPEN
+            )
             condition |= Q(process_id=process.pk, state__in=sorted(departmental)) & (
                 Q(department_id=dept) | Q(Exists(open_task))
             )
@@ -206,10 +208,16 @@ def clock_status(complaints, now=None) -> dict[int, tuple]:
 
     now = now or timezone.now()
     out: dict[int, tuple] = {}
-    for clock in Clock.objects.filter(complaint__in=list(complaints), state=Clock.RUNNING).order_by("due_at"):
+    for clock in Clock.objects.filter(complaint__in=list(complaints), state=Clock.RUNNING).order_by(
+        "due_at"
+    ):
         if clock.complaint_id in out:
             continue
-        status = "overdue" if clock.due_at < now else ("due_soon" if clock.warn_at and clock.warn_at <= now else "")
+        status = (
+            "overdue"
+            if clock.due_at < now
+            else ("due_soon" if clock.warn_at and clock.warn_at <= now else "")
+        )
         out[clock.complaint_id] = (clock, status)
     return out
 
@@ -223,7 +231,9 @@ def possible_duplicates(process, content: str, phone: str = "", *, days: int = 3
 
     since = timezone.now() - timedelta(days=days)
     recent = Complaint.objects.filter(received_at__gte=since).select_related("process")
-    condition = Q(content__startswith=content.strip()[:20]) if len(content.strip()) >= 10 else Q(pk__in=[])
+    condition = (
+        Q(content__startswith=content.strip()[:20]) if len(content.strip()) >= 10 else Q(pk__in=[])
+    )
     if phone:
         condition |= Q(parties__phone=phone)
     return list(recent.filter(condition).distinct().order_by("-received_at")[:limit])

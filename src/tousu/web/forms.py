@@ -9,6 +9,19 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
+class MultipleFileField(forms.FileField):
+    """Several files in one field (the pattern Django's documentation gives for it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,application/pdf"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return super().clean(data, initial)
+
+
 class RegistrationForm(forms.Form):
     """The receiver's registration form: channel, parties, content, the flow's sector fields,
     attachments, and on-the-spot resolution recorded in the same step."""
@@ -18,15 +31,20 @@ class RegistrationForm(forms.Form):
     channel = forms.ChoiceField(label="渠道")
     complainant_name = forms.CharField(label="投诉人姓名", max_length=100, required=False)
     complainant_phone = forms.CharField(label="联系电话", max_length=30, required=False)
-    relation = forms.CharField(label="与当事人关系", max_length=50, required=False, help_text="如：本人、患者家属、业主")
+    relation = forms.CharField(
+        label="与当事人关系", max_length=50, required=False, help_text="如：本人、患者家属、业主"
+    )
     respondent = forms.CharField(label="被投诉部门/人员", max_length=100, required=False)
-    content = forms.CharField(label="投诉内容", max_length=10000, widget=forms.Textarea(attrs={"rows": 6}))
+    content = forms.CharField(
+        label="投诉内容", max_length=10000, widget=forms.Textarea(attrs={"rows": 6})
+    )
     request = forms.CharField(
         label="诉求", max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     category = forms.ChoiceField(label="投诉类别", required=False)
-    attachments = forms.FileField(
-        label="附件", required=False, widget=MultipleFileInput(attrs={"accept": "image/*,application/pdf"}),
+    attachments = MultipleFileField(
+        label="附件",
+        required=False,
         help_text="JPG、PNG、GIF、WebP 图片或 PDF，每个不超过 10 MB",
     )
     on_the_spot = forms.BooleanField(label="已当场解决", required=False)
@@ -38,13 +56,17 @@ class RegistrationForm(forms.Form):
         definition = process.definition
         self.fields["channel"].choices = [(c.value, c.label) for c in definition.channels]
         self.fields["category"].choices = [("", "——（稍后判断）")] + list(
-            Category.objects.filter(process_name=process.name, is_active=True).values_list("code", "label")
+            Category.objects.filter(process_name=process.name, is_active=True).values_list(
+                "code", "label"
+            )
         )
         self.sector_fields = [f.name for f in definition.fields]
         for f in definition.fields:
             self.fields[f"f_{f.name}"] = form_field(f, process.name)
         # On-the-spot resolution: the flow's own action and its form, shown beside the checkbox.
-        self.spot_action = next((a for a in definition.actions if a.name == "resolve_on_spot"), None)
+        self.spot_action = next(
+            (a for a in definition.actions if a.name == "resolve_on_spot"), None
+        )
         if self.spot_action is None:
             del self.fields["on_the_spot"]
         else:
@@ -77,8 +99,12 @@ class RegistrationForm(forms.Form):
         parties = []
         if d["complainant_name"] or d["complainant_phone"]:
             parties.append(
-                {"role": "complainant", "name": d["complainant_name"], "phone": d["complainant_phone"],
-                 "relation": d["relation"]}
+                {
+                    "role": "complainant",
+                    "name": d["complainant_name"],
+                    "phone": d["complainant_phone"],
+                    "relation": d["relation"],
+                }
             )
         if d["respondent"]:
             parties.append({"role": "respondent", "kind": "department", "name": d["respondent"]})
@@ -88,11 +114,17 @@ class RegistrationForm(forms.Form):
             "request": d["request"],
             "category": d["category"] or None,
             "parties": parties,
-            "fields": {n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")},
+            "fields": {
+                n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")
+            },
         }
 
     def resolve_on_the_spot(self, complaint, user):
-        data = {f.name: self.data.get(f"spot_{f.name}") for f in self.spot_action.form if self.data.get(f"spot_{f.name}")}
+        data = {
+            f.name: self.data.get(f"spot_{f.name}")
+            for f in self.spot_action.form
+            if self.data.get(f"spot_{f.name}")
+        }
         complaint, _ = engine.apply_action(
             complaint, user, self.spot_action.name, data=data, version=complaint.version, via="web"
         )

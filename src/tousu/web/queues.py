@@ -76,7 +76,9 @@ class QueueParams:
     def querystring(self, **override) -> str:
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "errors"}
         values.update(override)
-        return urlencode({k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items() if v})
+        return urlencode(
+            {k: (v.isoformat() if isinstance(v, date) else v) for k, v in values.items() if v}
+        )
 
 
 def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
@@ -84,7 +86,9 @@ def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
     if p.scope == "mine":
         qs = qs.filter(selectors.actionable(user))
     elif p.scope == "department" and user.department_id:
-        qs = qs.filter(Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)).distinct()
+        qs = qs.filter(
+            Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)
+        ).distinct()
     if p.q:
         qs = search.filter_text(qs, p.q)
     if p.state:
@@ -98,7 +102,11 @@ def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
     if p.clock:
         qs = selectors.filter_by_clock(qs, p.clock)
     if p.flag:
-        qs = qs.filter(flags__contains=p.flag) if _json_contains() else qs.filter(flags__icontains=f'"{p.flag}"')
+        qs = (
+            qs.filter(flags__contains=p.flag)
+            if _json_contains()
+            else qs.filter(flags__icontains=f'"{p.flag}"')
+        )
     tz = timezone.get_current_timezone()
     if p.date_from:
         qs = qs.filter(received_at__gte=datetime.combine(p.date_from, time.min, tz))
@@ -106,7 +114,9 @@ def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
         qs = qs.filter(received_at__lte=datetime.combine(p.date_to, time.max, tz))
     order, _ = SORTS[p.sort]
     if order is None:
-        return selectors.with_next_due(qs).order_by(F("next_due").asc(nulls_last=True), "-received_at")
+        return selectors.with_next_due(qs).order_by(
+            F("next_due").asc(nulls_last=True), "-received_at"
+        )
     return qs.order_by(order, "-id")
 
 
@@ -159,18 +169,25 @@ def bulk_assign(user: User, ids: list[int], department_code: str) -> BulkResult:
             None,
         )
         if action is None:
-            result.skipped.append((complaint.tracking_number, f"当前状态「{complaint.state_label}」下不能分派"))
+            result.skipped.append(
+                (complaint.tracking_number, f"当前状态「{complaint.state_label}」下不能分派")
+            )
             continue
         data = {f.name: department.code for f in action.form if f.type == "department"}
         for f in action.form:
             if f.type == "category":
-                category = complaint.category or Category.objects.filter(
-                    process_name=complaint.process.name, department=department, is_active=True
-                ).first()
+                category = (
+                    complaint.category
+                    or Category.objects.filter(
+                        process_name=complaint.process.name, department=department, is_active=True
+                    ).first()
+                )
                 if category:
                     data[f.name] = category.code
         try:
-            engine.apply_action(complaint, user, action.name, data=data, version=complaint.version, via="web")
+            engine.apply_action(
+                complaint, user, action.name, data=data, version=complaint.version, via="web"
+            )
             result.done += 1
         except CaseError as exc:
             result.skipped.append((complaint.tracking_number, exc.message))

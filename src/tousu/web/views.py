@@ -71,7 +71,9 @@ def case_list(request):
         name = request.POST.get("filter_name", "").strip()[:50]
         query = request.POST.get("query", "")[:1000]
         if name:
-            SavedFilter.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+            SavedFilter.objects.update_or_create(
+                user=request.user, name=name, defaults={"query": query}
+            )
             messages.success(request, f"已保存筛选「{name}」")
         else:
             messages.error(request, "请给筛选起个名字")
@@ -119,7 +121,9 @@ def bulk_assign(request):
 @login_required
 def leader_inbox(request):
     if not request.user.has_role("leader"):
-        return render(request, "web/error.html", {"message": "只有领导可以查看待批事项"}, status=403)
+        return render(
+            request, "web/error.html", {"message": "只有领导可以查看待批事项"}, status=403
+        )
     cases = list(
         selectors.with_next_due(
             selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
@@ -132,7 +136,12 @@ def leader_inbox(request):
             for a in engine.possible_actions(c, request.user)
             if a.name not in engine.ROUTINE_ACTIONS
         ]
-        proposal = c.events.exclude(payload={}).exclude(action__startswith="clock_").order_by("-id").first()
+        proposal = (
+            c.events.exclude(payload={})
+            .exclude(action__startswith="clock_")
+            .order_by("-id")
+            .first()
+        )
         shown = selectors.event_rows(c, [proposal])[0][1] if proposal else []
         items.append({"c": c, "actions": actions, "proposal": proposal, "shown": shown})
     return render(request, "web/leader_inbox.html", {"items": items})
@@ -141,7 +150,9 @@ def leader_inbox(request):
 def _detail_context(request, complaint, *, reveal=False):
     detail = selectors.case_detail(complaint)
     visited, taken = selectors.path_taken(complaint, detail["events"])
-    diagram = render_svg(complaint.definition, current=complaint.state, visited=visited, taken=taken)
+    diagram = render_svg(
+        complaint.definition, current=complaint.state, visited=visited, taken=taken
+    )
     actions = [
         {"action": a, "form": form_class(complaint.process, a.name)(prefix=a.name)}
         for a in engine.possible_actions(complaint, request.user)
@@ -154,7 +165,9 @@ def _detail_context(request, complaint, *, reveal=False):
         "tasks": detail["tasks"],
         "events": selectors.event_rows(complaint, detail["events"]),
         "attachments": detail["attachments"],
-        "clocks": [(k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]],
+        "clocks": [
+            (k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]
+        ],
         "actions": actions,
         "can_upload": bool(actions),
         "diagram": mark_safe(diagram),  # built from the definition's own labels, all escaped
@@ -178,7 +191,9 @@ def reveal(request, pk):
     if error:
         return error
     if not request.user.has_role(*PERSONAL_DATA_ROLES):
-        return render(request, "web/error.html", {"message": "您的角色不能查看未脱敏的个人信息"}, status=403)
+        return render(
+            request, "web/error.html", {"message": "您的角色不能查看未脱敏的个人信息"}, status=403
+        )
     services.record_reveal(complaint, request.user, via="web")
     return render(request, "web/case_detail.html", _detail_context(request, complaint, reveal=True))
 
@@ -190,7 +205,11 @@ def apply_action(request, pk, name):
     if error:
         return error
     action = complaint.definition.action(name)
-    multi = {f.name for f in action.form if f.type in ("multichoice", "departments", "users")} if action else set()
+    multi = (
+        {f.name for f in action.form if f.type in ("multichoice", "departments", "users")}
+        if action
+        else set()
+    )
     data = {}
     for key, values in request.POST.lists():
         if key.startswith(f"{name}-"):
@@ -225,7 +244,9 @@ def upload(request, pk):
     if error:
         return error
     if not engine.possible_actions(complaint, request.user):
-        return render(request, "web/error.html", {"message": "您当前不能为该投诉上传材料"}, status=403)
+        return render(
+            request, "web/error.html", {"message": "您当前不能为该投诉上传材料"}, status=403
+        )
     files = request.FILES.getlist("files")
     if not files:
         messages.error(request, "请选择要上传的文件")
@@ -248,7 +269,9 @@ def download(request, pk, attachment_id):
         return render(request, "web/error.html", {"message": "附件不存在"}, status=404)
     # Always a download, never rendered inline: an uploaded file must not run in our origin.
     response = FileResponse(
-        attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.original_name,
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
@@ -287,30 +310,41 @@ def notifications(request):
 @login_required
 def register(request):
     if not request.user.has_role("receiver", "officer"):
-        return render(request, "web/error.html", {"message": "只有接待员或投诉专员可以登记投诉"}, status=403)
+        return render(
+            request, "web/error.html", {"message": "只有接待员或投诉专员可以登记投诉"}, status=403
+        )
     process = active_process(Organisation.current().default_process)
     if process is None:
-        return render(request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503)
+        return render(
+            request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503
+        )
     form = RegistrationForm(process, request.POST or None, request.FILES or None)
     duplicates = []
     if request.method == "POST" and form.is_valid():
         kwargs = form.registration_kwargs()
         duplicates = selectors.possible_duplicates(process, kwargs["content"], form.phone())
         if duplicates and not form.cleaned_data.get("confirm_new"):
-            form.add_error(None, "发现近期可能重复的投诉，请核对；确认是新投诉请勾选「仍然登记为新投诉」后再提交")
+            form.add_error(
+                None,
+                "发现近期可能重复的投诉，请核对；确认是新投诉请勾选「仍然登记为新投诉」后再提交",
+            )
         else:
             try:
                 complaint, code = services.register_complaint(
                     process=process, user=request.user, via="web", **kwargs
                 )
                 for f in form.files.getlist("attachments"):
-                    add_attachment(complaint, name=f.name, content=f.read(), user=request.user, via="web")
+                    add_attachment(
+                        complaint, name=f.name, content=f.read(), user=request.user, via="web"
+                    )
                 if form.cleaned_data.get("on_the_spot"):
                     complaint = form.resolve_on_the_spot(complaint, request.user)
             except CaseError as exc:
                 form.add_error(None, exc.message)
             else:
-                messages.success(request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）")
+                messages.success(
+                    request, f"已登记 {complaint.tracking_number}，查询码 {code}（请告知投诉人）"
+                )
                 return redirect("web:case_detail", pk=complaint.pk)
     return render(
         request,
@@ -325,4 +359,3 @@ def bench_floor(request):
     """The benchmark's floor: the same server inserting one row and answering (TOUSU_BENCH_FLOOR=1 only)."""
     Counter.objects.create(key=uuid.uuid4().hex, value=0)
     return JsonResponse({"ok": True}, status=201)
-

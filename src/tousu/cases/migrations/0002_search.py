@@ -13,7 +13,9 @@ def create(apps, schema_editor):
         schema_editor.execute("CREATE INDEX cases_search_tsv ON cases_search USING gin (tsv)")
     else:
         # rowid = complaint id; the body holds rjieba tokens separated by spaces.
-        schema_editor.execute("CREATE VIRTUAL TABLE cases_search USING fts5(body, tokenize='unicode61')")
+        schema_editor.execute(
+            "CREATE VIRTUAL TABLE cases_search USING fts5(body, tokenize='unicode61')"
+        )
 
 
 def fill(apps, schema_editor):
@@ -38,4 +40,7 @@ def drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [("cases", "0001_initial")]
-    operations = [migrations.RunPython(create, drop), migrations.RunPython(fill, migrations.RunPython.noop)]
+    operations = [
+        migrations.RunPython(create, drop),
+        migrations.RunPython(fill, migrations.RunPython.noop),
+    ]
