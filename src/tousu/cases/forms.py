@@ -92,10 +92,17 @@ def form_field(field: FieldDef, process_name: str) -> forms.Field:
     raise ValueError(f"unknown field type {field.type}")
 
 
+class ChineseForm(forms.Form):
+    """Chinese labels take no colon after them."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def build_form(fields: Iterable[FieldDef], process_name: str) -> type[forms.Form]:
     attrs = {f.name: form_field(f, process_name) for f in fields}
-    attrs["label_suffix"] = ""  # Chinese labels take no colon
-    return type("ActionForm", (forms.Form,), attrs)
+    return type("ActionForm", (ChineseForm,), attrs)
 
 
 _FORM_CLASSES: dict[tuple[int, str, str], type[forms.Form]] = {}

@@ -1,7 +1,7 @@
 from django import forms
 
 from tousu.cases import engine
-from tousu.cases.forms import form_field
+from tousu.cases.forms import ChineseForm, form_field
 from tousu.processes.models import Category
 
 
@@ -22,11 +22,9 @@ class MultipleFileField(forms.FileField):
         return super().clean(data, initial)
 
 
-class RegistrationForm(forms.Form):
+class RegistrationForm(ChineseForm):
     """The receiver's registration form: channel, parties, content, the flow's sector fields,
     attachments, and on-the-spot resolution recorded in the same step."""
-
-    label_suffix = ""
 
     channel = forms.ChoiceField(label="渠道")
     complainant_name = forms.CharField(label="投诉人姓名", max_length=100, required=False)
