@@ -12,12 +12,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FILL_REQUIRED = """form => {
   const today = new Date().toISOString().slice(0, 10);
   for (const el of form.querySelectorAll('[required]')) {
+    if (el.type === 'checkbox') { el.checked = true; continue; }
     if (el.type === 'hidden' || el.value) continue;
     if (el.tagName === 'SELECT') {
       const opt = [...el.options].find(o => o.value);
       if (opt) opt.selected = true;
-    } else if (el.type === 'checkbox') { el.checked = true; }
-    else if (el.type === 'date') { el.value = today; }
+    } else if (el.type === 'date') { el.value = today; }
     else if (el.type === 'datetime-local') { el.value = today + 'T09:00'; }
     else if (el.type === 'number') { el.value = '1'; }
     else { el.value = '浏览器测试填写'; }
@@ -132,7 +132,7 @@ def test_hospital_medical_dispute_path(page, live_server, hospital_staff):
     desk.act("officer", case, "投诉管理办公室登记", "投诉办已登记", 投诉类别="医疗质量")
     expect(page.locator(".case-head")).to_contain_text("医务科")
     desk.act("officer", case, "医疗纠纷：组织科室与患方协调会", "医患协调中", 主要问题="术后感染责任")
-    desk.act("officer", case, "未达成一致，告知法律途径", "待书面投诉")
+    desk.act("officer", case, "未达成一致，告知法律途径", "待书面投诉", 封存病历资料=True)
     desk.act("officer", case, "收到患方书面投诉", "医务科调查中", 书面投诉要点="要求赔偿医疗费")
     desk.act("officer", case, "医务科调查并提出初步处理意见", "医疗纠纷领导小组研究")
     desk.act("leader", case, "医疗纠纷领导小组作出结论", "待患方对结论的意见")
