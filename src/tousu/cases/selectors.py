@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet
 
 from tousu.accounts.models import User
 from tousu.accounts.roles import DEPARTMENTAL_ROLES
@@ -18,8 +18,9 @@ def visible_complaints(user: User) -> QuerySet[Complaint]:
     if user.is_departmental_only:
         if not user.department_id:
             return qs.none()
-        has_task = Task.objects.filter(complaint=OuterRef("pk"), department_id=user.department_id)
-        return qs.filter(Q(department_id=user.department_id) | Exists(has_task))
+        # Uncorrelated IN-subqueries: evaluated once from their own index, not once per case.
+        tasked = Task.objects.filter(department_id=user.department_id).values("complaint_id")
+        return qs.filter(Q(department_id=user.department_id) | Q(pk__in=tasked))
     return qs
 
 
@@ -33,13 +34,13 @@ def filter_by_clock(qs: QuerySet[Complaint], status: str, now=None) -> QuerySet[
     from tousu.clocks.models import Clock
 
     now = now or timezone.now()
-    running = Clock.objects.filter(complaint=OuterRef("pk"), state=Clock.RUNNING)
+    running = Clock.objects.filter(state=Clock.RUNNING)
     condition = {
         "overdue": Q(due_at__lt=now),
         "due_soon": Q(warn_at__lte=now, due_at__gte=now),
         "provisional": Q(provisional=True),
     }[status]
-    return qs.filter(Exists(running.filter(condition)))
+    return qs.filter(pk__in=running.filter(condition).values("complaint_id"))
 
 
 def can_see(user: User, complaint: Complaint) -> bool:
@@ -177,11 +178,9 @@ def actionable(user: User) -> Q:
         if general:
             condition |= Q(process_id=process.pk, state__in=sorted(general))
         if departmental and dept:
-            open_task = Task.objects.filter(
-                complaint=OuterRef("pk"), department_id=dept, state=Task.OPEN
-            )
+            open_task = Task.objects.filter(department_id=dept, state=Task.OPEN).values("complaint_id")
             condition |= Q(process_id=process.pk, state__in=sorted(departmental)) & (
-                Q(department_id=dept) | Q(Exists(open_task))
+                Q(department_id=dept) | Q(pk__in=open_task)
             )
     return condition
 
