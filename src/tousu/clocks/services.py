@@ -20,6 +20,7 @@ from tousu.cases.models import Complaint, Event
 from tousu.processes.definition import ClockDef
 
 from .models import CalendarOverride, CalendarYear, Clock, Notification
+from .signals import clock_breached, clock_warning
 
 DAY_UNITS = ("calendar_days", "working_days")
 _CALENDAR: tuple[float, workdays.Calendar] | None = None
@@ -264,7 +265,7 @@ def _warn(clock: Clock, now: datetime) -> None:
     c = clock.complaint
     d = _clock_def(c, clock.name)
     when = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
-    Event.objects.create(
+    event = Event.objects.create(
         complaint=c,
         action="clock_warning",
         label=f"时限预警：{clock.label}",
@@ -288,7 +289,7 @@ def _breach(clock: Clock, now: datetime) -> None:
     d = _clock_def(c, clock.name)
     actions = d.on_breach if d else ("flag", "notify")
     when = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")
-    Event.objects.create(
+    event = Event.objects.create(
         complaint=c,
         action="clock_breached",
         label=f"超时：{clock.label}",
@@ -306,6 +307,7 @@ def _breach(clock: Clock, now: datetime) -> None:
             "clock.breached",
             f"{c.tracking_number}「{clock.label}」已于 {when} 超时",
         )
+    clock_breached.send(sender=Clock, complaint=c, clock=clock, event=event)
     if "escalate" in actions:
         Event.objects.create(
             complaint=c,

@@ -11,6 +11,28 @@ from .services import sweep
 
 log = logging.getLogger("tousu.worker")
 
+# Periodic work other apps contribute (webhook deliveries, scheduled reports): dotted paths of
+# functions taking no argument, run on every pass after the sweep; a missing app is skipped.
+PERIODIC = (
+    "tousu.webhooks.services.deliver_due",
+    "tousu.reports.services.run_scheduled",
+)
+
+
+def _periodic() -> None:
+    import importlib
+
+    for path in PERIODIC:
+        module, _, name = path.rpartition(".")
+        try:
+            job = getattr(importlib.import_module(module), name)
+        except (ModuleNotFoundError, AttributeError):
+            continue
+        try:
+            job()
+        except Exception:  # one failing job must not stop the sweep or the others
+            log.exception("periodic job %s failed", path)
+
 
 def _run_queued_tasks() -> None:
     from django_tasks_db.management.commands.db_worker import Worker
@@ -42,6 +64,7 @@ def run(*, once: bool = False, interval: float = 30.0) -> int:
         result = sweep()
         if result.warned or result.breached:
             print(f"预警 {result.warned} 项，超时 {result.breached} 项", flush=True)
+        _periodic()
         _run_queued_tasks()
         if once or stopping:
             return 0
