@@ -177,14 +177,67 @@ def cmd_token(args) -> int:
 
     from django.utils import timezone
 
-    from tousu.accounts.models import User
-    from tousu.accounts.services import create_token
+    from tousu.accounts.models import ApiToken, User
+    from tousu.accounts.services import (
+        TokenNotFound,
+        TokenScopeError,
+        create_token,
+        revoke_token_by_prefix,
+    )
+
+    def codes(values: list[str] | None) -> list[str]:
+        # --roles a b and --roles a,b both work.
+        return [
+            c.strip() for v in values or () for c in v.replace("，", ",").split(",") if c.strip()
+        ]
+
+    if args.token_cmd == "revoke":
+        try:
+            token = revoke_token_by_prefix(args.prefix)
+        except TokenNotFound as exc:
+            raise UsageError(str(exc)) from None
+        print(f"已吊销令牌 {token.prefix}…（{token.user.username}）")
+        return 0
+    if args.token_cmd == "list":
+        tokens = ApiToken.objects.select_related("user").prefetch_related("roles", "departments")
+        if args.username:
+            tokens = tokens.filter(user__username=args.username)
+        now = timezone.now()
+        for t in tokens.order_by("user__username", "created_at"):
+            status = (
+                "已吊销"
+                if t.revoked_at
+                else "已过期"
+                if t.expires_at and t.expires_at <= now
+                else "有效"
+            )
+            roles = ",".join(r.code for r in t.roles.all()) or "*"
+            depts = ",".join(d.code for d in t.departments.all()) or "*"
+            expires = (
+                timezone.localtime(t.expires_at).strftime("%Y-%m-%d") if t.expires_at else "不过期"
+            )
+            print(
+                f"{t.prefix}…  {t.user.username:16} {status:4} 角色={roles} 部门={depts} "
+                f"到期={expires}  {t.name}"
+            )
+        return 0
 
     user = User.objects.filter(username=args.username, is_active=True).first()
     if user is None:
         raise UsageError(f"用户「{args.username}」不存在或已停用")
+    if args.days is not None and args.days <= 0:
+        raise UsageError("--days 必须是正整数")
     expires = timezone.now() + timedelta(days=args.days) if args.days else None
-    _, raw = create_token(user, name=args.name or "", expires_at=expires)
+    try:
+        _, raw = create_token(
+            user,
+            name=args.name or "",
+            expires_at=expires,
+            roles=codes(args.roles),
+            departments=codes(args.departments),
+        )
+    except TokenScopeError as exc:
+        raise UsageError(str(exc)) from None
     print(raw)
     return 0
 
@@ -346,8 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
     tsub = s.add_subparsers(dest="token_cmd", required=True, metavar="子命令")
     x = tsub.add_parser("create", help="为用户生成令牌（只打印一次）")
     x.add_argument("username")
-    x.add_argument("--name")
+    x.add_argument("--name", help="名称，如对接的系统：12345热线")
     x.add_argument("--days", type=int, help="有效天数，不给则不过期")
+    x.add_argument("--roles", nargs="+", metavar="角色", help="只用用户角色中的这些（默认全部）")
+    x.add_argument(
+        "--departments", nargs="+", metavar="部门", help="只能访问这些部门的投诉（默认不限）"
+    )
+    x = tsub.add_parser("revoke", help="吊销令牌")
+    x.add_argument("prefix", help="令牌前缀（tsu_ 开头的前 10 个字符）")
+    x = tsub.add_parser("list", help="列出令牌（只显示前缀）")
+    x.add_argument("username", nargs="?")
     s.set_defaults(func=cmd_token)
 
     s = sub.add_parser("worker", help="后台任务：时限预警与超时、通知")

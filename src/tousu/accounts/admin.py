@@ -1,7 +1,8 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import ApiToken, Department, Organisation, User
+from .services import revoke_token
 
 
 @admin.register(Organisation)
@@ -32,9 +33,43 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "prefix",
         "user",
         "name",
+        "scope",
         "created_at",
         "expires_at",
         "revoked_at",
         "last_used_at",
     ]
-    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["prefix", "name", "user__username", "user__display_name"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = ["user", "name", "roles", "departments", "expires_at", *readonly_fields]
+    filter_horizontal = ["roles", "departments"]
+    actions = ["revoke"]
+
+    @admin.display(description="范围")
+    def scope(self, token: ApiToken) -> str:
+        roles = "、".join(r.label for r in token.roles.all()) or "用户全部角色"
+        depts = "、".join(d.name for d in token.departments.all()) or "不限部门"
+        return f"{roles}；{depts}"
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user")
+            .prefetch_related("roles", "departments")
+        )
+
+    def save_model(self, request, obj: ApiToken, form, change):
+        if not change:
+            # The secret exists only now: shown once to the administrator, stored as a hash.
+            raw = ApiToken.generate()
+            obj.prefix, obj.key_hash = raw[:10], ApiToken.hash(raw)
+            messages.warning(request, f"新令牌（只显示这一次，请立即复制）：{raw}")
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="吊销所选令牌")
+    def revoke(self, request, queryset):
+        for token in queryset:
+            revoke_token(token)
+        messages.success(request, f"已吊销 {queryset.count()} 个令牌")

@@ -134,6 +134,23 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField("过期时间", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)
     last_used_at = models.DateTimeField("最近使用", null=True, blank=True)
+    # Scopes narrow the user's own rights, never widen them: the effective roles are the user's roles
+    # that are also listed here, and the cases reachable are those of the listed departments. Empty
+    # means "no narrowing". An integration (a 12345 hotline, a HIS) gets a token on its own user.
+    roles = models.ManyToManyField(
+        Role,
+        verbose_name="限定角色",
+        blank=True,
+        related_name="+",
+        help_text="不选则使用该用户的全部角色；选了则只用其中该用户也拥有的角色",
+    )
+    departments = models.ManyToManyField(
+        Department,
+        verbose_name="限定部门",
+        blank=True,
+        related_name="+",
+        help_text="不选则不限部门；选了则只能看到和处理这些部门的投诉",
+    )
 
     objects = ApiTokenQuerySet.as_manager()
 
@@ -150,3 +167,12 @@ class ApiToken(models.Model):
     @staticmethod
     def generate() -> str:
         return "tsu_" + secrets.token_urlsafe(32)
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )
+
+    # Set by selectors.user_for_token: the department ids this token is limited to, or None.
+    scope_department_ids: frozenset[int] | None = None

@@ -141,7 +141,7 @@ def can_extend(clock: Clock, user: User) -> bool:
 
 
 @transaction.atomic
-def extend(clock: Clock, user: User, amount: float, reason: str) -> Clock:
+def extend(clock: Clock, user: User, amount: float, reason: str, *, via: str = "web", actor_name: str = "") -> Clock:
     """Extend a running or paused clock by `amount` of its unit, within the flow's maximum."""
     clock = Clock.objects.select_for_update().select_related("complaint__process").get(pk=clock.pk)
     d = _clock_def(clock.complaint, clock.name)
@@ -175,7 +175,8 @@ def extend(clock: Clock, user: User, amount: float, reason: str) -> Clock:
         from_state=clock.complaint.state,
         to_state=clock.complaint.state,
         actor=user,
-        actor_name=str(user),
+        actor_name=actor_name or str(user),
+        via=via,
         payload={
             "clock": clock.name,
             "amount": amount,

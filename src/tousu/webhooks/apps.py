@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "tousu.webhooks"
     verbose_name = "Webhook 推送"
+
+    def ready(self) -> None:
+        from . import receivers
+
+        receivers.connect()

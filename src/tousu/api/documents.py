@@ -1,0 +1,68 @@
+"""Official documents issued on a case (tousu.documents): list them and download their PDFs.
+Issuing happens through the flow's actions (an action names its document), as in the workbench."""
+
+from django.http import FileResponse
+from ninja import Router, Status
+
+from tousu.cases.errors import NotFound
+
+from . import access
+from .params import Id
+from .schemas import READ, DocumentOut
+
+router = Router(tags=["公文"])
+
+PDF = {
+    200: {
+        "description": "公文 PDF（作为下载）",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _document(complaint_id: int, d) -> dict:
+    return {
+        "id": d.pk,
+        "kind": d.kind,
+        "title": d.title,
+        "serial": d.serial,
+        "is_public": d.is_public,
+        "issued_at": d.issued_at,
+        "issued_by": d.issued_by_name,
+        "corrects": d.corrects_id,
+        "reason": d.reason,
+        "download": f"/api/v1/complaints/{complaint_id}/documents/{d.pk}",
+    }
+
+
+@router.get(
+    "/{complaint_id}/documents", response={200: list[DocumentOut], **READ}, summary="已出具的公文"
+)
+def list_documents(request, complaint_id: Id):
+    complaint = access.complaint(request, complaint_id)
+    return Status(200, [_document(complaint.pk, d) for d in complaint.documents.order_by("pk")])
+
+
+@router.get(
+    "/{complaint_id}/documents/{document_id}",
+    response={200: None, **READ},
+    summary="下载公文",
+    openapi_extra={"responses": PDF},
+)
+def download_document(request, complaint_id: Id, document_id: Id):
+    """PDF 在第一次下载时按出具时固定的文本生成，之后不变。"""
+    from tousu.documents.services import ensure_pdf
+
+    complaint = access.complaint(request, complaint_id)
+    document = complaint.documents.filter(pk=document_id).first()
+    if document is None:
+        raise NotFound(f"投诉 {complaint_id} 没有公文 {document_id}")
+    pdf = ensure_pdf(document)
+    response = FileResponse(
+        pdf.file.open("rb"),
+        as_attachment=True,
+        filename=f"{document.title}.pdf",
+        content_type="application/pdf",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
