@@ -145,6 +145,12 @@ class Flow:
             "clock_warning",
             "clock_breached",
             "escalated",
+            # Triage's own records beside the flow.
+            "risk_flagged",
+            "linked",
+            "unlinked",
+            "merged_in",
+            "merged_into",
         }
         names = complaint.events.order_by("created_at", "id").values_list("action", flat=True)
         return [n for n in names if n not in skip]

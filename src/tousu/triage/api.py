@@ -1,0 +1,218 @@
+"""Triage endpoints: suggestions while registering, duplicates of a case, linking and merging.
+Thin: selectors read, services write. Mounted by the API at /triage:
+
+    api.add_router("/triage", tousu.triage.api.router)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from tousu.cases.errors import Forbidden, Invalid
+from tousu.cases.selectors import complaint_for
+from tousu.processes.selectors import active_process
+
+from . import selectors, services
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    details: dict
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+class SuggestIn(Schema):
+    process: str = Field(..., description="流程名，如 hospital", max_length=50)
+    text: str = Field(..., description="投诉内容", min_length=1, max_length=20000)
+    phone: str | None = Field(None, description="投诉人电话（查重复）", max_length=30)
+    id_number: str | None = Field(None, description="投诉人证件号码（查重复）", max_length=30)
+
+
+class AlternativeOut(Schema):
+    category: str
+    category_label: str
+    department: str
+    department_label: str
+    confidence: float
+
+
+class RiskOut(Schema):
+    code: str
+    label: str
+    severity: str
+    terms: list[str]
+
+
+class DuplicateOut(Schema):
+    id: int
+    tracking_number: str
+    title: str
+    state: str
+    state_label: str
+    received_at: datetime
+    similarity: float
+    same_complainant: bool
+    reasons: list[str]
+    reason_labels: list[str]
+    link: str | None = None
+
+
+class SuggestOut(Schema):
+    category: str | None = Field(None, description="建议类别；置信度不足时为空，由人工选择")
+    category_label: str | None = None
+    department: str | None = None
+    department_label: str | None = None
+    confidence: float | None = None
+    alternatives: list[AlternativeOut]
+    explanation: str
+    source: str = Field(..., description="model（模型）、keywords（关键词规则）或 none")
+    model_version: int | None = None
+    min_confidence: float
+    risk_flags: list[RiskOut]
+    duplicates: list[DuplicateOut]
+    repeat_count: int = Field(..., description="该投诉人（电话或证件号码）以往投诉件数")
+
+
+class LinkIn(Schema):
+    other: int = Field(..., description="另一件投诉的 id")
+    note: str = Field("", max_length=200)
+
+
+class MergeIn(Schema):
+    duplicate: int = Field(..., description="并入本件的重复投诉 id")
+    note: str = Field("", max_length=200)
+
+
+class LinkOut(Schema):
+    other_id: int
+    other_number: str
+    kind: str
+    label: str
+    created_at: datetime
+
+
+class ModelOut(Schema):
+    process: str
+    version: int
+    is_active: bool
+    created_at: datetime
+    algorithm: str
+    classes: list[str]
+    n_samples: int
+    n_cases: int
+
+
+router = Router(tags=["智能分派"])
+
+
+def _staff(request) -> None:
+    user = request.user
+    if not getattr(user, "is_authenticated", False) or not user.role_codes:
+        raise Forbidden("需要工作人员身份")
+
+
+def _duplicate(d) -> dict:
+    return {**d.__dict__, "reason_labels": d.reason_labels}
+
+
+@router.post("/suggest", response={200: SuggestOut, **ERRORS}, summary="分类建议、风险提示与查重")
+def suggest(request, payload: SuggestIn):
+    """登记时调用：建议的投诉类别和责任部门（置信度不足时不给建议，只列出候选）、风险提示、
+    可能重复的投诉（同一电话或证件号码，或内容相近）。"""
+    _staff(request)
+    if active_process(payload.process) is None:
+        raise Invalid(f"流程「{payload.process}」未安装", {"fields": {"process": ["未安装的流程"]}})
+    r = selectors.rank(payload.process, payload.text)
+    threshold = selectors.min_confidence()
+    top = r.top if r.top and r.top.confidence >= threshold else None
+    return {
+        "category": top.category if top else None,
+        "category_label": top.category_label if top else None,
+        "department": top.department if top else None,
+        "department_label": top.department_label if top else None,
+        "confidence": top.confidence if top else None,
+        "alternatives": [a.__dict__ for a in r.items[(1 if top else 0) : 4]],
+        "explanation": r.explanation if top else "",
+        "source": r.source,
+        "model_version": r.model_version,
+        "min_confidence": threshold,
+        "risk_flags": [f.__dict__ for f in selectors.risk_flags(payload.text)],
+        "duplicates": [
+            _duplicate(d)
+            for d in selectors.find_duplicates(
+                payload.process, payload.text, payload.phone, payload.id_number
+            )
+        ],
+        "repeat_count": selectors.repeat_count(payload.phone, payload.id_number),
+    }
+
+
+@router.get(
+    "/complaints/{complaint_id}/duplicates",
+    response={200: list[DuplicateOut], **ERRORS},
+    summary="可能重复的投诉",
+)
+def duplicates(request, complaint_id: int):
+    """同一投诉人（电话、证件号码）在时间窗口内的其他投诉，以及内容相近的投诉。"""
+    complaint = complaint_for(request.user, complaint_id)
+    return [_duplicate(d) for d in selectors.duplicates_of(complaint)]
+
+
+@router.get(
+    "/complaints/{complaint_id}/links",
+    response={200: list[LinkOut], **ERRORS},
+    summary="关联与合并",
+)
+def links(request, complaint_id: int):
+    complaint = complaint_for(request.user, complaint_id)
+    return [v.__dict__ for v in selectors.links_of(complaint)]
+
+
+@router.post(
+    "/complaints/{complaint_id}/link",
+    response={201: list[LinkOut], **ERRORS},
+    summary="关联两件投诉",
+)
+def link(request, complaint_id: int, payload: LinkIn):
+    """两件投诉涉及同一事项：互相关联，各自继续办理，双方各记一条事件。"""
+    complaint = complaint_for(request.user, complaint_id)
+    other = complaint_for(request.user, payload.other)
+    services.link(complaint, other, request.user, payload.note)
+    return Status(201, [v.__dict__ for v in selectors.links_of(complaint)])
+
+
+@router.post(
+    "/complaints/{complaint_id}/merge",
+    response={201: list[LinkOut], **ERRORS},
+    summary="把重复投诉并入本件",
+)
+def merge(request, complaint_id: int, payload: MergeIn):
+    """重复投诉并入本件（主投诉）：两件的事件记录都保留，重复件标记为已合并并停止计时。"""
+    complaint = complaint_for(request.user, complaint_id)
+    duplicate = complaint_for(request.user, payload.duplicate)
+    services.merge(complaint, duplicate, request.user, payload.note)
+    return Status(201, [v.__dict__ for v in selectors.links_of(complaint)])
+
+
+@router.get("/models", response={200: list[ModelOut], **ERRORS}, summary="分类模型版本")
+def models(request, process: str | None = None):
+    _staff(request)
+    return [
+        {
+            "process": m.process_name,
+            "version": m.version,
+            "is_active": m.is_active,
+            "created_at": m.created_at,
+            "algorithm": m.algorithm,
+            "classes": m.classes,
+            "n_samples": m.n_samples,
+            "n_cases": m.n_cases,
+        }
+        for m in selectors.models_of(process)
+    ]

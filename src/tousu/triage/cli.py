@@ -1,0 +1,303 @@
+"""`tousu triage …`: train, evaluate, suggest, models, activate, reindex."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from tousu.cli import UsageError, setup_django
+
+
+def _template_info(name: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(label, category labels, category → department) from the shipped template, no database."""
+    from tousu.processes.catalog import template_names, template_path
+    from tousu.processes.validation import load_file
+
+    if name not in template_names():
+        return name, {}, {}
+    d = load_file(template_path(name))
+    return (
+        d.label,
+        {c.code: c.label for c in d.categories},
+        {c.code: c.department for c in d.categories},
+    )
+
+
+def _installed(name: str | None) -> list[str]:
+    from tousu.processes.selectors import active_processes
+
+    names = [p.name for p in active_processes()]
+    if name is None:
+        return names
+    if name not in names:
+        raise UsageError(f"流程「{name}」未安装；已安装：{'、'.join(names) or '无'}")
+    return [name]
+
+
+def cmd_train(args) -> int:
+    setup_django()
+    from .services import TrainingError, train
+
+    names = _installed(args.template)
+    if args.template is None:
+        from .selectors import category_map
+
+        names = [n for n in names if category_map(n)]
+    if not names:
+        raise UsageError("没有可训练的流程：先用 tousu init 或 tousu process install 安装流程")
+    failed = 0
+    for name in names:
+        try:
+            row = train(
+                name,
+                with_samples=not args.no_samples,
+                with_cases=not args.no_cases,
+                activate=not args.no_activate,
+            )
+        except TrainingError as exc:
+            failed += 1
+            print(f"{name}：{exc.message}", file=sys.stderr)
+            continue
+        state = "已启用" if row.is_active else "未启用（tousu triage activate 启用）"
+        print(
+            f"{name} v{row.version}：{len(row.classes)} 个类别，内置样本 {row.n_samples} 条，"
+            f"本单位案例 {row.n_cases} 条，用时 {row.seconds:.1f} 秒，{state}"
+        )
+        if row.left_out:
+            left = "、".join(f"{k}（{v} 条）" for k, v in sorted(row.left_out.items()))
+            print(f"  未参与训练（非本流程启用类别或样本过少）：{left}")
+    return 1 if failed and failed == len(names) else 0
+
+
+def _print_evaluation(
+    title: str, ev, labels: dict[str, str], extra: list[str], seconds: float
+) -> None:
+    print(title)
+    print(f"  准确率 {ev.accuracy:.3f}   宏平均 F1 {ev.macro_f1:.3f}   （{ev.n} 条）")
+    for line in extra:
+        print(f"  {line}")
+    if ev.threshold is not None and ev.coverage is not None:
+        sure = f"{ev.confident_accuracy:.1%}" if ev.confident_accuracy is not None else "—"
+        print(
+            f"  置信度 ≥ {ev.threshold:.2f} 的给出建议：占 {ev.coverage:.1%}，其中准确率 {sure}；"
+            "其余由人工判断"
+        )
+    if ev.left_out:
+        left = "、".join(f"{k}（{v} 条）" for k, v in sorted(ev.left_out.items()))
+        print(f"  样本过少未参与：{left}")
+    print(f"  {'类别':<22}{'精确率':>6}{'召回率':>7}{'F1':>8}{'样本':>7}  名称")
+    for c in ev.classes:
+        print(
+            f"  {c.label:<24}{c.precision:>7.3f}{c.recall:>8.3f}{c.f1:>8.3f}{c.support:>8d}  "
+            f"{labels.get(c.label, '')}"
+        )
+    print(f"  用时 {seconds:.1f} 秒")
+
+
+def _department_accuracy(truth, predicted, departments: dict[str, str]) -> float | None:
+    if not departments:
+        return None
+    pairs = [
+        (departments.get(t), departments.get(p)) for t, p in zip(truth, predicted, strict=True)
+    ]
+    return sum(1 for a, b in pairs if a and a == b) / len(pairs) if pairs else None
+
+
+def _keyword_line(template: str, texts, truth) -> tuple[str, list[str]] | None:
+    from . import classifier, keywords
+
+    if not keywords.has_rules(template):
+        return None
+    guess = [(keywords.rank(template, t) or [("", 0, [])])[0][0] for t in texts]
+    ev = classifier.score(truth, guess)
+    return f"关键词基线（冷启动）：准确率 {ev.accuracy:.3f}   宏平均 F1 {ev.macro_f1:.3f}", guess
+
+
+def cmd_evaluate(args) -> int:
+    setup_django()
+    from . import classifier, selectors
+
+    if args.folds < 2:
+        raise UsageError("--folds 至少为 2")
+    templates = [args.template] if args.template else []
+    if not templates:
+        if args.file:
+            templates = [None]
+        else:
+            from tousu.processes.catalog import template_names
+
+            templates = [t for t in template_names() if selectors.sample_path(t)]
+    for template in templates:
+        label, cat_labels, dep_map = _template_info(template) if template else ("", {}, {})
+        if args.file:
+            try:
+                data = selectors.read_labelled(args.file)
+            except selectors.LabelledFileError as exc:
+                raise UsageError(str(exc)) from None
+            source = f"文件 {args.file}"
+        elif args.cases:
+            data = None
+            source = "内置样本与本单位案例"
+        else:
+            data = selectors.samples(template)
+            if not data.texts:
+                raise UsageError(
+                    f"模板「{template}」没有内置样本；用 --file 指定带标注的 CSV（text,category）"
+                )
+            source = "内置样本"
+        if data is None:
+            _installed(template)
+            ts = selectors.training_data(template)
+            texts, truth, weights = ts.texts, ts.labels, ts.weights
+        else:
+            texts, truth, weights = data.texts, data.categories, None
+            dep_map = dep_map or data.departments
+        name = f"{label}（{template}）" if template else ""
+        if args.active:
+            if not template:
+                raise UsageError("--active 需要 --template")
+            row, clf = selectors.classifier_for(template)
+            if clf is None:
+                raise UsageError(f"流程「{template}」没有启用的模型；先运行 tousu triage train")
+            started = time.perf_counter()
+            guess, sure = clf.predict(texts)
+            ev = classifier.score(truth, guess, sure, selectors.min_confidence())
+            title = f"{name}{source}，{len(texts)} 条，用启用中的模型 v{row.version} 评估（未参与训练的数据才有意义）"
+        else:
+            started = time.perf_counter()
+            try:
+                ev = classifier.cross_validate(
+                    texts, truth, weights, folds=args.folds, threshold=selectors.min_confidence()
+                )
+            except classifier.TooLittleData as exc:
+                raise UsageError(str(exc)) from None
+            title = f"{name}{source}，{len(texts)} 条，{args.folds} 折分层交叉验证（每条都由没见过它的模型预测）"
+        extra = []
+        seconds = time.perf_counter() - started
+        if (acc := _department_accuracy(ev.truth, ev.predicted, dep_map)) is not None:
+            extra.append(f"责任部门准确率 {acc:.3f}（由预测类别经类别→部门对应得出）")
+        if template and (kw := _keyword_line(template, texts, truth)):
+            extra.append(kw[0])
+        _print_evaluation(title, ev, cat_labels, extra, seconds)
+        print()
+    return 0
+
+
+def cmd_suggest(args) -> int:
+    setup_django()
+    from . import selectors
+
+    _installed(args.template)
+    text = " ".join(args.text).strip()
+    if not text:
+        raise UsageError("请给出投诉内容")
+    r = selectors.rank(args.template, text)
+    threshold = selectors.min_confidence()
+    source = {"model": f"模型 v{r.model_version}", "keywords": "关键词规则", "none": "无"}[r.source]
+    if r.top is None:
+        print(f"无法判断类别（依据：{source}），请人工选择")
+    elif r.top.confidence < threshold:
+        print(f"置信度不足（{r.top.confidence:.2f} < {threshold:.2f}），不给建议，请人工选择")
+    else:
+        t = r.top
+        print(
+            f"建议：{t.category_label}（{t.category}）→ {t.department_label or '未设部门'}，"
+            f"置信度 {t.confidence:.2f}，依据：{source}"
+        )
+        if r.explanation:
+            print(f"  {r.explanation}")
+    for a in r.items[: args.top]:
+        print(f"  {a.confidence:6.2f}  {a.category_label}（{a.category}）→ {a.department_label}")
+    flags = selectors.risk_flags(text)
+    for f in flags:
+        print(f"风险提示：{f.label}（命中：{'、'.join(f.terms)}）")
+    dups = selectors.find_duplicates(args.template, text, args.phone, args.id_number)
+    for d in dups:
+        print(
+            f"可能重复：{d.tracking_number} {d.received_at:%Y-%m-%d} {d.state_label} "
+            f"（{'、'.join(d.reason_labels)}，相似度 {d.similarity:.2f}）"
+        )
+    return 0
+
+
+def cmd_models(args) -> int:
+    setup_django()
+    from .selectors import models_of
+
+    rows = list(models_of(args.template))
+    if not rows:
+        print("还没有训练过模型：tousu triage train")
+        return 0
+    for m in rows:
+        mark = "*" if m.is_active else " "
+        print(
+            f"{mark} {m.process_name:20} v{m.version:<3} {m.created_at:%Y-%m-%d %H:%M}  "
+            f"样本 {m.n_samples} 条 + 案例 {m.n_cases} 条  {len(m.classes)} 类  {m.algorithm}"
+        )
+    print("* 使用中")
+    return 0
+
+
+def cmd_activate(args) -> int:
+    setup_django()
+    from tousu.cases.errors import NotFound
+
+    from .services import activate
+
+    try:
+        row = activate(args.template, args.version)
+    except NotFound as exc:
+        raise UsageError(exc.message) from None
+    print(f"已启用 {row.process_name} v{row.version}")
+    return 0
+
+
+def cmd_reindex(args) -> int:
+    setup_django()
+    from .services import reindex
+
+    if args.template:
+        _installed(args.template)
+    print(f"已为 {reindex(args.template)} 件投诉建立文本指纹")
+    return 0
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser("triage", help="智能分派：训练、评估、建议")
+    sub = s.add_subparsers(dest="triage_cmd", required=True, metavar="子命令")
+
+    x = sub.add_parser("train", help="用内置样本和本单位已结案/人工分类的案例训练新版本模型")
+    x.add_argument("--template", help="流程名；不给则训练所有已安装且有类别的流程")
+    x.add_argument("--no-samples", action="store_true", help="不用内置样本")
+    x.add_argument("--no-cases", action="store_true", help="不用本单位案例")
+    x.add_argument("--no-activate", action="store_true", help="训练后不启用")
+    x.set_defaults(func=cmd_train)
+
+    x = sub.add_parser("evaluate", help="分层 5 折交叉验证：准确率、宏平均 F1、各类精确率与召回率")
+    x.add_argument("--template", help="模板名；不给则评估所有带内置样本的模板")
+    x.add_argument("--file", help="带标注的 CSV（UTF-8，表头含 text,category）")
+    x.add_argument("--cases", action="store_true", help="内置样本加本单位案例（需已安装流程）")
+    x.add_argument("--active", action="store_true", help="不做交叉验证，用启用中的模型评估 --file")
+    x.add_argument("--folds", type=int, default=5, help="折数，默认 5")
+    x.set_defaults(func=cmd_evaluate)
+
+    x = sub.add_parser("suggest", help="给出一段投诉内容的建议类别、风险提示和可能重复")
+    x.add_argument("--template", required=True, help="流程名")
+    x.add_argument("--phone", help="投诉人电话（查重复）")
+    x.add_argument("--id-number", help="投诉人证件号码（查重复）")
+    x.add_argument("--top", type=int, default=3, help="列出前几个类别，默认 3")
+    x.add_argument("text", nargs="+", help="投诉内容")
+    x.set_defaults(func=cmd_suggest)
+
+    x = sub.add_parser("models", help="列出各版本模型，标出使用中的版本")
+    x.add_argument("--template", help="流程名")
+    x.set_defaults(func=cmd_models)
+
+    x = sub.add_parser("activate", help="启用某一版本的模型（回退）")
+    x.add_argument("--template", required=True, help="流程名")
+    x.add_argument("version", type=int)
+    x.set_defaults(func=cmd_activate)
+
+    x = sub.add_parser("reindex", help="为尚无文本指纹的投诉补建指纹（查重用）")
+    x.add_argument("--template", help="流程名")
+    x.set_defaults(func=cmd_reindex)

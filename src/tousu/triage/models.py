@@ -1,0 +1,145 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class TriageModel(models.Model):
+    """One trained version of a template's classifier. The model itself is a file under
+    DATA_DIR/triage/; this row says which file, how it was made, and whether it is in use."""
+
+    process_name = models.SlugField("流程", max_length=50)
+    version = models.PositiveIntegerField("版本")
+    file = models.CharField("文件", max_length=200, help_text="相对于数据目录下的 triage/")
+    sha256 = models.CharField(max_length=64, editable=False)
+    algorithm = models.CharField("算法", max_length=100)
+    sklearn_version = models.CharField("scikit-learn 版本", max_length=20)
+    classes = models.JSONField("类别", default=list)
+    left_out = models.JSONField("样本不足未参与的类别", default=dict, blank=True)
+    n_samples = models.PositiveIntegerField("内置样本数", default=0)
+    n_cases = models.PositiveIntegerField("本单位案例数", default=0)
+    seconds = models.FloatField("训练耗时（秒）", default=0)
+    metrics = models.JSONField("评估结果", default=dict, blank=True)
+    is_active = models.BooleanField("使用中", default=False)
+    created_at = models.DateTimeField("训练时间", default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="训练人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "分类模型"
+        ordering = ["process_name", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["process_name", "version"], name="triage_model_process_version"
+            ),
+            models.UniqueConstraint(
+                fields=["process_name"], condition=Q(is_active=True), name="triage_one_active_model"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.process_name} v{self.version}{'（使用中）' if self.is_active else ''}"
+
+
+class Choice(models.Model):
+    """What a member of staff chose as a case's category (at registration or in an action): the
+    organisation's own labels, which retraining learns from."""
+
+    complaint = models.ForeignKey(
+        "cases.Complaint", verbose_name="投诉", on_delete=models.CASCADE, related_name="+"
+    )
+    process_name = models.SlugField("流程", max_length=50)
+    category = models.CharField("类别", max_length=50)
+    department = models.CharField("部门", max_length=50, blank=True)
+    source = models.CharField("来源", max_length=60, help_text="registration 或动作名")
+    chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="选择人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "人工分类记录"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id} → {self.category}"
+
+
+class TextPrint(models.Model):
+    """A case's text fingerprint (4 MinHash band keys, see fingerprint.py), indexed with the time
+    of receipt so "near-identical within the window" is 4 index range scans."""
+
+    complaint = models.OneToOneField(
+        "cases.Complaint", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    received_at = models.DateTimeField()
+    b0 = models.BigIntegerField()
+    b1 = models.BigIntegerField()
+    b2 = models.BigIntegerField()
+    b3 = models.BigIntegerField()
+
+    BANDS = ("b0", "b1", "b2", "b3")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "文本指纹"
+        indexes = [
+            models.Index(fields=["b0", "received_at"], name="triage_print_b0"),
+            models.Index(fields=["b1", "received_at"], name="triage_print_b1"),
+            models.Index(fields=["b2", "received_at"], name="triage_print_b2"),
+            models.Index(fields=["b3", "received_at"], name="triage_print_b3"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.complaint_id)
+
+
+class CaseLink(models.Model):
+    """Two cases about the same matter. `related`: linked, both handled (source has the lower id).
+    `merged`: the source (duplicate) was merged into the target (primary); both keep their own
+    event logs, and the primary's page shows the duplicate's events beside its own."""
+
+    RELATED, MERGED = "related", "merged"
+    KIND = [(RELATED, "关联"), (MERGED, "合并")]
+
+    source = models.ForeignKey(
+        "cases.Complaint", verbose_name="投诉", on_delete=models.CASCADE, related_name="+"
+    )
+    target = models.ForeignKey(
+        "cases.Complaint", verbose_name="关联投诉", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField("方式", max_length=10, choices=KIND, default=RELATED)
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="操作人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "关联与合并"
+        constraints = [
+            models.UniqueConstraint(fields=["source", "target"], name="triage_link_pair"),
+            models.UniqueConstraint(
+                fields=["source"], condition=Q(kind="merged"), name="triage_merged_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} {self.get_kind_display()} {self.target_id}"
