@@ -288,3 +288,19 @@ def test_note_keeps_the_state(f):
     c = f.register("投诉", channel="web")
     c = f.act(c, "verifier", "add_note", note="品保部关注该批次")
     assert c.state == "received"
+
+
+def test_the_customer_sends_the_written_proof_online_while_the_reply_clock_waits(f):
+    from tousu.cases.engine import Complainant
+
+    c = f.register("电话说轴承有问题", channel="phone", fields=FORM)
+    c = f.act(c, "receiver", "request_proof", materials="请上传照片和检验报告")
+    assert c.state == "received" and f.clocks(c) == {"reply_24h": "paused"}
+    f.refused(c, "receiver", "provide_material", error=Forbidden, note="代客户提交")
+    f.attach(c, name="检验报告.pdf", who=None)  # uploaded on the portal: no staff user
+    c = f.act(c, Complainant("王经理"), "provide_material", note="检验报告一份")
+    assert c.state == "received" and f.clocks(c) == {"reply_24h": "running"}
+    f.refused(c, Complainant("王经理"), "accept", error=Forbidden, summary="自己受理")
+    c = f.act(c, "receiver", "accept", summary="轴承尺寸超差")
+    assert c.state == "sales_judging"
+    assert f.events(c) == ["created", "request_proof", "provide_material", "accept"]

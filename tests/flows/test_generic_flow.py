@@ -173,3 +173,93 @@ def test_note_keeps_the_state(register, act):
     assert c.state == "registered" and c.version == 2
     e = c.events.get(action="add_note")
     assert e.from_state == e.to_state == "registered"
+
+
+# --- the complainant on the portal (role complainant) ------------------------------------------
+
+
+def customer():
+    from tousu.cases.engine import Complainant
+
+    return Complainant("张三")
+
+
+def to_verdict(register, act):
+    c = register()
+    c = act(c, "officer", "judge_valid")
+    c = act(c, "officer", "assign_department", category="transport")
+    c = act(c, "handler_t", "propose_plan", cause="装车不当", plan="赔偿")
+    c = act(c, "leader", "instruct", instruction="同意")
+    c = act(c, "officer", "reply", reply="将赔偿损失", method="written")
+    c = act(
+        c,
+        "handler_t",
+        "complete_implementation",
+        responsible="刘某",
+        measures="已赔",
+        informed=True,
+    )
+    assert c.state == "awaiting_verdict"
+    return c
+
+
+def investigating(register, act):
+    c = register()
+    c = act(c, "officer", "judge_valid")
+    c = act(c, "officer", "assign_department", category="transport")
+    assert c.state == "investigating"
+    return c
+
+
+def test_department_asks_for_material_the_customer_provides_it_online_the_clock_waits(
+    register, act
+):
+    from tousu.cases.errors import Forbidden
+
+    c = investigating(register, act)
+    due_before = Clock.objects.get(complaint=c, name="reply_24h").due_at
+    c = act(
+        c, "handler_t", "request_material", materials="请上传损坏部位的照片", due_on="2026-03-10"
+    )
+    assert c.state == "awaiting_material" and clocks_of(c) == {"reply_24h": "paused"}
+    assert c.events.get(action="request_material").visibility == Event.PUBLIC
+    with pytest.raises(Forbidden):  # staff cannot speak for the customer
+        act(c, "officer", "provide_material", note="照片")
+    c = act(c, customer(), "provide_material", note="照片两张")
+    assert c.state == "investigating" and clocks_of(c) == {"reply_24h": "running"}
+    assert Clock.objects.get(complaint=c, name="reply_24h").due_at >= due_before
+    assert c.tasks.get().state == Task.OPEN  # the department's work goes on
+    c = act(c, "handler_t", "propose_plan", cause="司机装车不当", plan="赔偿")
+    assert actions_of(c)[-4:] == [
+        "assign_department",
+        "request_material",
+        "provide_material",
+        "propose_plan",
+    ]
+
+
+def test_material_received_another_way_is_recorded_by_staff(register, act):
+    c = investigating(register, act)
+    c = act(c, "officer", "request_material", materials="请提供购买凭证")
+    c = act(c, "handler_t", "record_material", note="客户到前台交来发票复印件")
+    assert c.state == "investigating" and clocks_of(c) == {"reply_24h": "running"}
+
+
+def test_customer_rates_online_satisfied_and_the_case_closes(register, act):
+    c = to_verdict(register, act)
+    c = act(c, customer(), "rate_satisfied", satisfaction="basically_satisfied", comment="还行")
+    assert c.state == "closed" and c.closed_at is not None
+    event = c.events.get(action="rate_satisfied")
+    assert event.actor is None and event.actor_name == "张三"
+    assert event.payload == {"satisfaction": "basically_satisfied", "comment": "还行"}
+
+
+def test_customer_rates_online_dissatisfied_and_the_case_is_reopened(register, act):
+    from tousu.cases.errors import Invalid
+
+    c = to_verdict(register, act)
+    with pytest.raises(Invalid):  # "dissatisfied" is not a verdict that closes the case
+        act(c, customer(), "rate_satisfied", satisfaction="dissatisfied")
+    c = act(c, customer(), "rate_dissatisfied", satisfaction="dissatisfied", comment="赔偿太少")
+    assert c.state == "investigating" and "reopened" in c.flags and c.closed_at is None
+    assert c.tasks.filter(state=Task.OPEN, kind="进一步处理").exists()

@@ -552,3 +552,40 @@ def test_note_keeps_the_state(f):
     c = f.register("投诉", channel="phone")
     c = f.act(c, "receiver", "add_note", note="患者家属下午再来")
     assert c.state == "received" and f.events(c) == ["created", "add_note"]
+
+
+# --- the patient's side on the portal (role complainant) ---------------------------------------
+
+
+def patient():
+    from tousu.cases.engine import Complainant
+
+    return Complainant("李四")
+
+
+def test_office_asks_for_material_the_patient_uploads_it_and_the_7_day_clock_resumes(f):
+    c = registered(f)
+    c = f.act(c, "officer", "request_material", materials="请上传出院小结和收费票据")
+    assert c.state == "awaiting_material" and f.clocks(c) == {"reply_7d": "paused"}
+    f.refused(c, "officer", "provide_material", error=Forbidden, note="代患方提交")
+    c = f.act(c, patient(), "provide_material", note="出院小结和票据各一份")
+    assert c.state == "registered" and f.clocks(c) == {"reply_7d": "running"}
+    c = f.act(c, "officer", "request_material", materials="还需要门诊病历")
+    c = f.act(c, "officer", "record_material", note="家属到投诉办送来门诊病历")
+    assert c.state == "registered" and f.clocks(c) == {"reply_7d": "running"}
+
+
+def test_patient_rates_the_reply_online(f):
+    c = investigated(f, registered(f))
+    c = f.act(c, "officer", "reply_to_complainant", reply="已整改", method="written")
+    c = f.act(c, patient(), "rate_satisfied", satisfaction="satisfied", comment="谢谢")
+    assert c.state == "closed"
+
+
+def test_patient_dissatisfied_online_reopens_the_investigation_on_a_new_7_day_clock(f):
+    c = investigated(f, registered(f))
+    c = f.act(c, "officer", "reply_to_complainant", reply="答复", method="phone")
+    c = f.act(c, patient(), "rate_dissatisfied", satisfaction="dissatisfied", comment="没有道歉")
+    assert c.state == "investigating" and "reopened" in c.flags
+    assert f.tasks(c)[-1] == ("nursing", "进一步处理", "open")
+    assert f.clocks(c) == {"reply_7d": "running"}

@@ -308,3 +308,38 @@ def test_note_keeps_the_state(f):
     c = f.register("投诉", channel="letter")
     c = f.act(c, "receiver", "add_note", note="业主来信已存档")
     assert c.state == "received"
+
+
+# --- the owner on the portal (role complainant) ------------------------------------------------
+
+
+def owner():
+    from tousu.cases.engine import Complainant
+
+    return Complainant("业主王女士")
+
+
+def test_front_desk_asks_for_photos_the_owner_uploads_them_and_the_reply_clock_resumes(f):
+    c = f.register("卫生间天花板渗水", channel="web", fields=OWNER)
+    c = f.act(c, "receiver", "request_material", materials="请上传渗水部位的照片")
+    assert c.state == "awaiting_material" and f.clocks(c) == {"reply_10d": "paused"}
+    c = f.act(c, owner(), "provide_material", note="照片三张")
+    assert c.state == "received" and f.clocks(c) == {"reply_10d": "running"}
+    c = f.act(c, "receiver", "request_material", materials="请提供楼上住户房号")
+    c = f.act(c, "receiver", "record_material", note="业主电话告知 3-2-1502")
+    assert c.state == "received"
+
+
+def test_owner_rates_online_instead_of_the_follow_up_call(f):
+    c = later(f)
+    c = f.act(c, "receiver", "dispatch_work_order", category="engineering_repair", work="修补防水")
+    c = f.act(c, "handler_engineering", "report_back", result="已修补")
+    c = f.act(c, owner(), "rate_dissatisfied", satisfaction="dissatisfied", comment="仍然渗水")
+    assert c.state == "in_progress" and "reopened" in c.flags
+    assert f.tasks(c)[-1] == ("engineering", "返工", "open")
+    assert f.clocks(c) == {"reply_10d": "running", "work_order_3wd": "running"}
+    c = f.act(c, "handler_engineering", "report_back", result="重新做防水")
+    c = f.act(c, owner(), "rate_satisfied", satisfaction="satisfied", comment="不漏了")
+    assert c.state == "awaiting_return" and f.clocks(c)["reply_10d"] == "stopped"
+    c = f.act(c, "receiver", "return_work_order", work_order_number="PG-0313")
+    assert c.state == "closed"

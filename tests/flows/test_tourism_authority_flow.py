@@ -198,3 +198,16 @@ def test_note_keeps_the_state(f):
     c = f.register("投诉", channel="letter")
     c = f.act(c, "receiver", "add_note", note="投诉人下午补交合同")
     assert c.state == "received"
+
+
+def test_incomplete_material_the_complainant_supplies_it_online_while_the_review_clock_waits(f):
+    from tousu.cases.engine import Complainant
+
+    c = f.register("导游强制购物", channel="letter")
+    c = f.act(c, "officer", "request_material", materials="请补充旅游合同和付款凭证")
+    assert c.state == "awaiting_material" and f.clocks(c) == {"acceptance_5wd": "paused"}
+    c = f.act(c, Complainant("游客赵某"), "provide_material", note="合同和付款截图")
+    assert c.state == "received" and f.clocks(c) == {"acceptance_5wd": "running"}
+    c = f.act(c, "officer", "request_material", materials="请写明被投诉旅行社的全称")
+    c = f.act(c, "officer", "record_material", note="投诉人来电补充：某某国际旅行社")
+    assert c.state == "received" and f.clocks(c) == {"acceptance_5wd": "running"}

@@ -1,8 +1,10 @@
-from django.urls import path
-from django.views.generic import RedirectView
+"""What the root URLconf includes at "": the public portal, and, until the root URLconf mounts
+`tousu.documents.urls` at "staff/documents/" itself, the staff document views. This module has no
+app_name, so both namespaces ("portal", "documents") stay top-level."""
 
-app_name = "portal"
+from django.urls import include, path
+
 urlpatterns = [
-    # Until the portal's own pages exist, the root leads staff to their workbench.
-    path("", RedirectView.as_view(pattern_name="web:home", permanent=False), name="home"),
+    path("staff/documents/", include("tousu.documents.urls")),
+    path("", include("tousu.portal.routes")),
 ]

@@ -1,0 +1,79 @@
+"""Fixtures for the public portal: the generic flow with its staff (tests/conftest.py), the published
+contacts, a client that fills the submit form, and Debian's Chromium at a phone's size."""
+
+import pytest
+from portalkit import FORM, PHONE, token_of
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--lang=zh-CN",  # the browser's own words (file picker, date input) in Chinese, as on a phone
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Debian's Chromium; Playwright's own browser download is not available offline.
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {
+        **browser_context_args,
+        "viewport": PHONE,
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "zh-CN",
+    }
+
+
+@pytest.fixture(autouse=True)
+def _own_media(settings, tmp_path):
+    # Each test sees only the files it stored.
+    settings.MEDIA_ROOT = tmp_path / "attachments"
+
+
+@pytest.fixture(autouse=True)
+def _people_take_their_time(monkeypatch):
+    # Tests fill the form in milliseconds; the "too fast" check has its own test.
+    monkeypatch.setattr("tousu.portal.views.MIN_FILL_SECONDS", 0)
+
+
+@pytest.fixture
+def notice(db):
+    from tousu.portal.models import PublicNotice
+
+    return PublicNotice.objects.create(
+        display_name="江阴市人民医院",
+        complaint_phone="0510-86801234",
+        duty_phone="0510-86809999",
+        mailbox="门诊大厅一楼院长信箱",
+        email="tousu@example.org",
+        reception_place="门诊楼一楼投诉接待室（医患关系办公室）",
+        supervisor_name="江阴市卫生健康委员会",
+        supervisor_phone="0510-86860000",
+        supervisor_address="江阴市澄江中路 1 号",
+    )
+
+
+@pytest.fixture
+def submit(client, generic, staff, notice):
+    """submit(**changes, files=[...]) fills the form like a person (a fresh page, its token)."""
+
+    def _submit(files=(), token=None, follow=False, client_=None, **changes):
+        c = client_ or client
+        data = {**FORM, **changes, "token": token or token_of(c.get("/"))}
+        data = {k: v for k, v in data.items() if v is not None}
+        if files:
+            data["files"] = list(files)
+        return c.post("/", data, follow=follow)
+
+    return _submit
