@@ -178,7 +178,9 @@ def actionable(user: User) -> Q:
         if general:
             condition |= Q(process_id=process.pk, state__in=sorted(general))
         if departmental and dept:
-            open_task = Task.objects.filter(department_id=dept, state=Task.OPEN).values("complaint_id")
+            open_task = Task.objects.filter(department_id=dept, state=Task.OPEN).values(
+                "complaint_id"
+            )
             condition |= Q(process_id=process.pk, state__in=sorted(departmental)) & (
                 Q(department_id=dept) | Q(pk__in=open_task)
             )
@@ -219,20 +221,3 @@ def clock_status(complaints, now=None) -> dict[int, tuple]:
         )
         out[clock.complaint_id] = (clock, status)
     return out
-
-
-def possible_duplicates(process, content: str, phone: str = "", *, days: int = 30, limit: int = 5):
-    """Recent cases from the same phone, or with the same opening text: offered to the receiver
-    before registering. (The triage module refines this with text similarity.)"""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    since = timezone.now() - timedelta(days=days)
-    recent = Complaint.objects.filter(received_at__gte=since).select_related("process")
-    condition = (
-        Q(content__startswith=content.strip()[:20]) if len(content.strip()) >= 10 else Q(pk__in=[])
-    )
-    if phone:
-        condition |= Q(parties__phone=phone)
-    return list(recent.filter(condition).distinct().order_by("-received_at")[:limit])

@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse
 
 from tousu.cases import engine
 from tousu.cases.forms import ChineseForm, form_field
@@ -58,6 +59,16 @@ class RegistrationForm(ChineseForm):
                 "code", "label"
             )
         )
+        # Triage suggestions while typing (htmx): the whole form goes along, CSRF token included.
+        live = {
+            "hx-post": reverse("web:register_suggest"),
+            "hx-target": "#triage",
+            "hx-include": "closest form",
+        }
+        self.fields["content"].widget.attrs.update(
+            {**live, "hx-trigger": "keyup changed delay:700ms, change"}
+        )
+        self.fields["complainant_phone"].widget.attrs.update({**live, "hx-trigger": "change"})
         self.sector_fields = [f.name for f in definition.fields]
         for f in definition.fields:
             self.fields[f"f_{f.name}"] = form_field(f, process.name)

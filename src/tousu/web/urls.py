@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/bulk-assign/", views.bulk_assign, name="bulk_assign"),
     path("cases/filters/<int:pk>/delete/", views.delete_filter, name="delete_filter"),
     path("cases/new/", views.register, name="register"),
+    path("cases/new/suggest/", views.register_suggest, name="register_suggest"),
     path("cases/<int:pk>/", views.case_detail, name="case_detail"),
     path("cases/<int:pk>/reveal/", views.reveal, name="reveal"),
     path("cases/<int:pk>/attachments/", views.upload, name="upload"),

@@ -25,7 +25,9 @@ from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.processes.diagram import notes as diagram_notes
 from tousu.processes.diagram import render_svg
+from tousu.processes.models import Category
 from tousu.processes.selectors import active_process
+from tousu.triage import selectors as triage
 
 from . import queues
 from .forms import RegistrationForm
@@ -322,7 +324,9 @@ def register(request):
     duplicates = []
     if request.method == "POST" and form.is_valid():
         kwargs = form.registration_kwargs()
-        duplicates = selectors.possible_duplicates(process, kwargs["content"], form.phone())
+        duplicates = triage.find_duplicates(
+            process.name, kwargs["content"], form.phone() or None, limit=5
+        )
         if duplicates and not form.cleaned_data.get("confirm_new"):
             form.add_error(
                 None,
@@ -350,6 +354,32 @@ def register(request):
         request,
         "web/register.html",
         {"form": form, "definition": process.definition, "duplicates": duplicates},
+    )
+
+
+@login_required
+@require_POST
+def register_suggest(request):
+    """While the receiver types: the suggested category (pre-selected only when none is chosen yet),
+    the risk words found, and earlier cases from the same complainant or with the same text."""
+    process = active_process(Organisation.current().default_process)
+    if process is None or not request.user.has_role("receiver", "officer"):
+        return render(request, "web/_triage.html", {})
+    text = request.POST.get("content", "")[:10000]
+    phone = request.POST.get("complainant_phone", "").strip()[:30] or None
+    suggestion = triage.suggest(process.name, text) if len(text.strip()) >= 6 else None
+    return render(
+        request,
+        "web/_triage.html",
+        {
+            "suggestion": suggestion,
+            "risks": triage.risk_flags(text),
+            "duplicates": triage.find_duplicates(process.name, text, phone, limit=5)
+            if text.strip() or phone
+            else [],
+            "preselect": suggestion and not request.POST.get("category"),
+            "categories": Category.objects.filter(process_name=process.name, is_active=True),
+        },
     )
 
 
