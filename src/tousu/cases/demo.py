@@ -165,6 +165,19 @@ def walk(
     return complaint
 
 
+def _train_triage(name: str) -> None:
+    """Templates shipped with labelled samples start with a trained classifier, not only keywords."""
+    from pathlib import Path
+
+    from tousu.triage import services as triage
+    from tousu.triage.models import TriageModel
+
+    if (Path(triage.__file__).parent / "samples" / f"{name}.csv").exists() and not TriageModel.objects.filter(
+        process_name=name
+    ).exists():
+        triage.train(name, with_cases=False)
+
+
 @transaction.atomic
 def initialise(
     template: str, *, org_name: str | None = None, with_demo: bool = False, cases: int = 40
@@ -172,6 +185,7 @@ def initialise(
     ensure_roles()
     org = Organisation.objects.order_by("pk").first()
     process = install_template(template)
+    _train_triage(process.name)
     if org is None:
         org = Organisation.objects.create(
             name=org_name or "投诉处理中心", default_process=process.name
