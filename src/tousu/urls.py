@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("staff/reports/", include("tousu.reports.urls")),
+    path("staff/documents/", include("tousu.documents.urls")),
     path("staff/", include("tousu.web.urls")),
     path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones
 ]

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from portalkit import png_bytes
 
 from tousu.cases.models import Complaint
 
@@ -21,7 +20,7 @@ def shot(page, name):
         page.screenshot(path=str(Path(folder) / f"portal-{name}.png"), full_page=True)
 
 
-def test_submit_track_provide_material_and_rate_dissatisfied(page, live_server, notice, act):
+def test_submit_track_provide_material_and_rate_dissatisfied(page, live_server, notice, act, kit):
     assert page.viewport_size == {"width": 390, "height": 844}
     page.goto(f"{live_server.url}/")
     expect(page.locator("h1")).to_have_text("网上投诉")
@@ -33,7 +32,7 @@ def test_submit_track_provide_material_and_rate_dissatisfied(page, live_server, 
     page.get_by_label("您的诉求").fill("尽快发货，说明延误原因")
     page.get_by_label("投诉对象").fill("网店客服")
     page.get_by_label("照片或 PDF 文件").set_input_files(
-        [{"name": "订单截图.png", "mimeType": "image/png", "buffer": png_bytes((60, 40))}]
+        [{"name": "订单截图.png", "mimeType": "image/png", "buffer": kit.png((60, 40))}]
     )
     page.get_by_label("我已阅读并同意《个人信息处理说明》").check()
     shot(page, "submit")
@@ -64,7 +63,7 @@ def test_submit_track_provide_material_and_rate_dissatisfied(page, live_server, 
     expect(page.locator("#clocks")).to_contain_text("已暂停（等待您补充材料）")
     shot(page, "case-material")
     page.get_by_label("材料文件").set_input_files(
-        [{"name": "物流截图.png", "mimeType": "image/png", "buffer": png_bytes((30, 60))}]
+        [{"name": "物流截图.png", "mimeType": "image/png", "buffer": kit.png((30, 60))}]
     )
     page.get_by_label("补充说明").fill("物流单号 SF1234567890")
     page.get_by_role("button", name="提交补充材料").click()
@@ -107,12 +106,12 @@ def test_submit_track_provide_material_and_rate_dissatisfied(page, live_server, 
     shot(page, "case-reopened")
 
 
-def test_a_20_mb_file_is_refused_with_a_clear_message(page, live_server, notice, generic):
+def test_a_20_mb_file_is_refused_with_a_clear_message(page, live_server, notice, generic, kit):
     page.goto(f"{live_server.url}/")
     page.get_by_label("姓名").fill("李四")
     page.get_by_label("手机号码").fill("13900001111")
     page.get_by_label("投诉内容").fill("附件是 20 MB 的照片")
-    big = png_bytes() + b"\0" * (20 * 1024 * 1024)
+    big = kit.png() + b"\0" * (20 * 1024 * 1024)
     page.get_by_label("照片或 PDF 文件").set_input_files(
         [{"name": "大照片.png", "mimeType": "image/png", "buffer": big}]
     )

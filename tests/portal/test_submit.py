@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from portalkit import ELF, FORM, challenge_of, png_bytes, token_of
 
 from tousu.cases.models import Attachment, Complaint, Event
 
@@ -55,8 +54,8 @@ def test_a_complaint_is_registered_and_the_receipt_shows_both_numbers(submit, cl
     assert client.get(f"/track/{number}/").status_code == 200
 
 
-def test_the_same_form_sent_twice_is_one_complaint_with_the_same_receipt(submit, client):
-    token = token_of(client.get("/"))
+def test_the_same_form_sent_twice_is_one_complaint_with_the_same_receipt(submit, client, kit):
+    token = kit.token_of(client.get("/"))
     first = submit(token=token, follow=True)
     second = submit(token=token, follow=True)  # a double click, or the browser's retry
     assert Complaint.objects.count() == 1
@@ -65,7 +64,7 @@ def test_the_same_form_sent_twice_is_one_complaint_with_the_same_receipt(submit,
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_sends_of_one_form_make_one_complaint(generic, staff, notice):
+def test_two_concurrent_sends_of_one_form_make_one_complaint(generic, staff, notice, kit):
     """The double click that arrives while the first request is still writing."""
     from django.db import connection
 
@@ -87,7 +86,7 @@ def test_two_concurrent_sends_of_one_form_make_one_complaint(generic, staff, not
                     channel="web",
                     content="同一份投诉",
                     parties=[{"role": "complainant", "name": "张三", "phone": "13812345678"}],
-                    files=[("照片.png", png_bytes())],
+                    files=[("照片.png", kit.png())],
                 )
             )
         except Exception as exc:  # pragma: no cover - reported below
@@ -108,8 +107,8 @@ def test_two_concurrent_sends_of_one_form_make_one_complaint(generic, staff, not
     assert sorted([a.replayed, b.replayed]) == [False, True]
 
 
-def test_attachments_are_kept_with_the_case_and_visible_to_the_complainant(submit):
-    photo = SimpleUploadedFile("漏水照片.png", png_bytes(), content_type="image/png")
+def test_attachments_are_kept_with_the_case_and_visible_to_the_complainant(submit, kit):
+    photo = SimpleUploadedFile("漏水照片.png", kit.png(), content_type="image/png")
     submit(files=[photo])
     a = Attachment.objects.get()
     assert a.is_public and a.content_type == "image/png" and a.original_name == "漏水照片.png"
@@ -118,8 +117,8 @@ def test_attachments_are_kept_with_the_case_and_visible_to_the_complainant(submi
     assert event.visibility == "public" and event.actor_name == "张三"
 
 
-def test_an_executable_renamed_to_jpg_is_refused_and_nothing_is_kept(submit):
-    fake = SimpleUploadedFile("photo.jpg", ELF, content_type="image/jpeg")
+def test_an_executable_renamed_to_jpg_is_refused_and_nothing_is_kept(submit, kit):
+    fake = SimpleUploadedFile("photo.jpg", kit.ELF, content_type="image/jpeg")
     response = submit(files=[fake])
     assert response.status_code == 400
     html = response.content.decode()
@@ -127,11 +126,11 @@ def test_an_executable_renamed_to_jpg_is_refused_and_nothing_is_kept(submit):
     assert "只接受JPG、PNG、GIF、WebP 图片或 PDF" in html
     assert Complaint.objects.count() == 0 and Attachment.objects.count() == 0
     assert stored_files() == []
-    assert FORM["content"] in html  # what they wrote is still in the form
+    assert kit.FORM["content"] in html  # what they wrote is still in the form
 
 
-def test_a_20_mb_upload_is_refused_with_a_clear_message_and_nothing_is_stored(submit):
-    big = SimpleUploadedFile("CT片.png", png_bytes() + b"\0" * (20 * 1024 * 1024), "image/png")
+def test_a_20_mb_upload_is_refused_with_a_clear_message_and_nothing_is_stored(submit, kit):
+    big = SimpleUploadedFile("CT片.png", kit.png() + b"\0" * (20 * 1024 * 1024), "image/png")
     response = submit(files=[big])
     assert response.status_code == 400
     html = response.content.decode()
@@ -141,10 +140,10 @@ def test_a_20_mb_upload_is_refused_with_a_clear_message_and_nothing_is_stored(su
     assert stored_files() == []
 
 
-def test_a_body_beyond_every_limit_gets_the_portals_answer_not_a_bare_400(submit, settings):
+def test_a_body_beyond_every_limit_gets_the_portals_answer_not_a_bare_400(submit, settings, kit):
     settings.TOUSU_ATTACHMENT_MAX_BYTES = 1024 * 1024  # body limit: 5 × 1 MB + 1 MB
     files = [
-        SimpleUploadedFile(f"{i}.png", png_bytes() + b"\0" * (900 * 1024), "image/png")
+        SimpleUploadedFile(f"{i}.png", kit.png() + b"\0" * (900 * 1024), "image/png")
         for i in range(7)
     ]
     response = submit(files=files)
@@ -162,8 +161,8 @@ def test_text_beyond_djangos_memory_limit_gets_a_clear_message(submit):
     assert Complaint.objects.count() == 0
 
 
-def test_too_many_files_are_refused(submit):
-    files = [SimpleUploadedFile(f"{i}.png", png_bytes(), "image/png") for i in range(6)]
+def test_too_many_files_are_refused(submit, kit):
+    files = [SimpleUploadedFile(f"{i}.png", kit.png(), "image/png") for i in range(6)]
     response = submit(files=files)
     assert response.status_code == 400
     assert "最多上传 5 个附件，您选择了 6 个" in response.content.decode()
@@ -211,7 +210,7 @@ def solve(challenge: str) -> str:
     return str(signing.loads(challenge, salt="tousu.portal.challenge")["a"])
 
 
-def test_after_suspicious_volume_the_offline_challenge_is_asked(submit, client, settings):
+def test_after_suspicious_volume_the_offline_challenge_is_asked(submit, client, settings, kit):
     settings.TOUSU_PORTAL_LIMITS = {"challenge": (2, 60)}
     submit()
     submit()
@@ -219,14 +218,14 @@ def test_after_suspicious_volume_the_offline_challenge_is_asked(submit, client, 
     html = page.content.decode()
     question = re.search(r'<div class="q">([^<]+)</div>', html).group(1)
     assert re.fullmatch(r"[一二三四五六七八九十]+[加减乘][一二三四五六七八九十]+等于几？", question)
-    token, challenge = token_of(page), challenge_of(page)
+    token, challenge = kit.token_of(page), kit.challenge_of(page)
     no_answer = submit(token=token, challenge=challenge)
     assert no_answer.status_code == 400 and "请回答下面的验证问题" in no_answer.content.decode()
     wrong = submit(token=token, challenge=challenge, answer="999")
     assert wrong.status_code == 400 and "答案不正确" in wrong.content.decode()
-    challenge = challenge_of(wrong)  # a new question after a wrong answer
+    challenge = kit.challenge_of(wrong)  # a new question after a wrong answer
     # Another form's solved question is no good here: answers are bound to one form.
-    other = token_of(client.get("/"))
+    other = kit.token_of(client.get("/"))
     assert submit(token=other, challenge=challenge, answer=solve(challenge)).status_code == 400
     right = submit(token=token, challenge=challenge, answer=solve(challenge))
     assert right.status_code == 302 and Complaint.objects.count() == 3
@@ -253,7 +252,7 @@ def test_a_form_sent_faster_than_a_person_can_write_gets_the_question(submit, mo
     assert Complaint.objects.count() == 0
 
 
-def test_per_address_limit_refuses_beyond_it_with_a_clear_message(submit, client, settings):
+def test_per_address_limit_refuses_beyond_it_with_a_clear_message(submit, client, settings, kit):
     settings.TOUSU_PORTAL_LIMITS = {"submit": (2, 60), "challenge": (100, 60)}
     assert submit().status_code == 302
     assert submit().status_code == 302
@@ -263,16 +262,16 @@ def test_per_address_limit_refuses_beyond_it_with_a_clear_message(submit, client
     assert "同一网络 1 小时内最多提交 2 件投诉" in html and "0510-86801234" in html
     assert Complaint.objects.count() == 2
     # Another address is not affected.
-    token = token_of(client.get("/", REMOTE_ADDR="10.1.2.3"))
-    other = client.post("/", {**FORM, "token": token}, REMOTE_ADDR="10.1.2.3")
+    token = kit.token_of(client.get("/", REMOTE_ADDR="10.1.2.3"))
+    other = client.post("/", {**kit.FORM, "token": token}, REMOTE_ADDR="10.1.2.3")
     assert other.status_code == 302
 
 
-def test_a_forged_or_expired_token_keeps_what_was_written(submit):
+def test_a_forged_or_expired_token_keeps_what_was_written(submit, kit):
     response = submit(token="forged:token")
     assert response.status_code == 400
     html = response.content.decode()
-    assert "页面已失效" in html and FORM["content"] in html
+    assert "页面已失效" in html and kit.FORM["content"] in html
     assert Complaint.objects.count() == 0
 
 
@@ -290,14 +289,14 @@ def supervision(db, notice):
     return install_template("supervision-report")
 
 
-def test_anonymous_reports_where_the_flow_allows_them(client, supervision):
+def test_anonymous_reports_where_the_flow_allows_them(client, supervision, kit):
     page = client.get("/")
     html = page.content.decode()
     assert "匿名投诉（举报）" in html and "被举报单位或个人" in html
     response = client.post(
         "/",
         {
-            "token": token_of(page),
+            "token": kit.token_of(page),
             "anonymous": "on",
             "content": "某足浴店毛巾不消毒",
             "f_reported_party": "某足浴店",
@@ -321,7 +320,7 @@ def test_anonymity_is_not_offered_where_the_flow_does_not_allow_it(submit):
     assert Complaint.objects.count() == 0
 
 
-def test_a_flow_without_a_web_channel_takes_portal_complaints_as_written_ones(client, notice):
+def test_a_flow_without_a_web_channel_takes_portal_complaints_as_written_ones(client, notice, kit):
     from tousu.accounts.models import Organisation
     from tousu.accounts.services import ensure_roles
     from tousu.processes.services import install_template
@@ -330,8 +329,8 @@ def test_a_flow_without_a_web_channel_takes_portal_complaints_as_written_ones(cl
     Organisation.objects.create(name="某旅行社", default_process="tourism-company")
     install_template("tourism-company")
     page = client.get("/")
-    data = {k: v for k, v in FORM.items() if k != "f_target"}  # not a tourism field
-    client.post("/", {**data, "f_tour_route": "华东五市游", "token": token_of(page)})
+    data = {k: v for k, v in kit.FORM.items() if k != "f_target"}  # not a tourism field
+    client.post("/", {**data, "f_tour_route": "华东五市游", "token": kit.token_of(page)})
     c = Complaint.objects.get()
     assert c.channel == "letter"  # tourism-company has no web channel
     assert c.fields["tour_route"] == "华东五市游"

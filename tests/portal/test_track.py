@@ -5,7 +5,6 @@ import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from portalkit import ELF, png_bytes
 
 from tousu.cases.models import Attachment, Complaint
 from tousu.clocks.models import Clock
@@ -113,7 +112,7 @@ def investigating(c, act):
     return act(c, "officer", "assign_department", category="transport")
 
 
-def test_material_asked_for_is_uploaded_and_the_waiting_clock_resumes(client, case, act):
+def test_material_asked_for_is_uploaded_and_the_waiting_clock_resumes(client, case, act, kit):
     c, code = case
     c = investigating(c, act)
     c = act(c, "handler_t", "request_material", materials="请上传订单截图", due_on="2026-12-10")
@@ -126,7 +125,7 @@ def test_material_asked_for_is_uploaded_and_the_waiting_clock_resumes(client, ca
     # An executable is refused and nothing changes.
     bad = client.post(
         f"{url}respond/provide_material/",
-        {"version": c.version, "note": "截图", "files": [SimpleUploadedFile("a.jpg", ELF)]},
+        {"version": c.version, "note": "截图", "files": [SimpleUploadedFile("a.jpg", kit.ELF)]},
         follow=True,
     )
     assert "类型不被接受" in bad.content.decode()
@@ -138,8 +137,8 @@ def test_material_asked_for_is_uploaded_and_the_waiting_clock_resumes(client, ca
             "version": c.version,
             "note": "订单截图两张",
             "files": [
-                SimpleUploadedFile("订单1.png", png_bytes()),
-                SimpleUploadedFile("订单2.png", png_bytes()),
+                SimpleUploadedFile("订单1.png", kit.png()),
+                SimpleUploadedFile("订单2.png", kit.png()),
             ],
         },
         follow=True,

@@ -1,10 +1,6 @@
-"""What the root URLconf includes at "": the public portal, and, until the root URLconf mounts
-`tousu.documents.urls` at "staff/documents/" itself, the staff document views. This module has no
-app_name, so both namespaces ("portal", "documents") stay top-level."""
+"""What the root URLconf includes at "": the public portal. No app_name here, so the "portal"
+namespace of tousu.portal.routes stays top-level."""
 
 from django.urls import include, path
 
-urlpatterns = [
-    path("staff/documents/", include("tousu.documents.urls")),
-    path("", include("tousu.portal.routes")),
-]
+urlpatterns = [path("", include("tousu.portal.routes"))]
