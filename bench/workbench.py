@@ -40,12 +40,22 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=60)
     args = p.parse_args()
     data = Path(tempfile.mkdtemp(prefix="tousu-bench-"))
-    env = {**os.environ, "TOUSU_DATA_DIR": str(data), "DJANGO_SETTINGS_MODULE": "tousu.settings",
-           "ALLOWED_HOSTS": "testserver"}
+    env = {
+        **os.environ,
+        "TOUSU_DATA_DIR": str(data),
+        "DJANGO_SETTINGS_MODULE": "tousu.settings",
+        "ALLOWED_HOSTS": "testserver",
+    }
     env.pop("DATABASE_URL", None)
     try:
-        subprocess.run([TOUSU, "init", "--template", "generic"], env=env, check=True, capture_output=True)
-        subprocess.run([sys.executable, __file__, "--inside", str(args.cases), str(args.requests)], env=env, check=True)
+        subprocess.run(
+            [TOUSU, "init", "--template", "generic"], env=env, check=True, capture_output=True
+        )
+        subprocess.run(
+            [sys.executable, __file__, "--inside", str(args.cases), str(args.requests)],
+            env=env,
+            check=True,
+        )
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -74,7 +84,9 @@ def inside(n: int, requests: int) -> None:
     departments = list(Department.objects.all())
     categories = list(Category.objects.filter(process_name="generic"))
     officer, _ = create_user("bench_officer", roles=["officer"], password="bench-password-1")
-    handler, _ = create_user("bench_handler", roles=["handler"], department=departments[0], password="bench-password-1")
+    handler, _ = create_user(
+        "bench_handler", roles=["handler"], department=departments[0], password="bench-password-1"
+    )
     rng = random.Random(1)
     now = timezone.now()
     t = time.perf_counter()
@@ -84,31 +96,78 @@ def inside(n: int, requests: int) -> None:
             for i in range(start, min(n, start + 5000)):
                 category = rng.choice(categories)
                 received = now - timedelta(minutes=rng.randint(0, 365 * 24 * 60))
-                batch.append(Complaint(
-                    tracking_number=f"TS-{received:%Y%m%d}-{i:06d}", access_code_hash="x$y", process=process,
-                    state=rng.choice(states), channel=rng.choice(["phone", "visit", "web", "letter"]),
-                    title=rng.choice(TEXTS)[:20], content=rng.choice(TEXTS) + f"（第 {i} 号）",
-                    category=category, department=category.department, received_at=received, created_by=officer,
-                ))
+                batch.append(
+                    Complaint(
+                        tracking_number=f"TS-{received:%Y%m%d}-{i:06d}",
+                        access_code_hash="x$y",
+                        process=process,
+                        state=rng.choice(states),
+                        channel=rng.choice(["phone", "visit", "web", "letter"]),
+                        title=rng.choice(TEXTS)[:20],
+                        content=rng.choice(TEXTS) + f"（第 {i} 号）",
+                        category=category,
+                        department=category.department,
+                        received_at=received,
+                        created_by=officer,
+                    )
+                )
             Complaint.objects.bulk_create(batch)
             parties, events, clocks, index = [], [], [], []
             for c in batch:
-                party = Party(complaint=c, role="complainant", name="王先生", phone=f"138{rng.randint(0, 99999999):08d}")
+                party = Party(
+                    complaint=c,
+                    role="complainant",
+                    name="王先生",
+                    phone=f"138{rng.randint(0, 99999999):08d}",
+                )
                 parties.append(party)
                 events += [
-                    Event(complaint=c, action="created", label="登记", to_state="registered", actor=officer,
-                          actor_name="投诉专员", payload={"channel": c.channel}, visibility="public", created_at=c.received_at),
-                    Event(complaint=c, action="judge_valid", label="投诉成立", from_state="registered",
-                          to_state=c.state, actor=officer, actor_name="投诉专员", created_at=c.received_at),
+                    Event(
+                        complaint=c,
+                        action="created",
+                        label="登记",
+                        to_state="registered",
+                        actor=officer,
+                        actor_name="投诉专员",
+                        payload={"channel": c.channel},
+                        visibility="public",
+                        created_at=c.received_at,
+                    ),
+                    Event(
+                        complaint=c,
+                        action="judge_valid",
+                        label="投诉成立",
+                        from_state="registered",
+                        to_state=c.state,
+                        actor=officer,
+                        actor_name="投诉专员",
+                        created_at=c.received_at,
+                    ),
                 ]
                 due = c.received_at + timedelta(hours=24)
-                clocks.append(Clock(complaint=c, name="reply_24h", label="答复时限", basis="F14", unit="hours",
-                                    amount=24, state=rng.choice(["running", "stopped"]), started_at=c.received_at,
-                                    due_at=due, warn_at=due - timedelta(hours=4), basis_at=c.received_at, basis_amount=24))
+                clocks.append(
+                    Clock(
+                        complaint=c,
+                        name="reply_24h",
+                        label="答复时限",
+                        basis="F14",
+                        unit="hours",
+                        amount=24,
+                        state=rng.choice(["running", "stopped"]),
+                        started_at=c.received_at,
+                        due_at=due,
+                        warn_at=due - timedelta(hours=4),
+                        basis_at=c.received_at,
+                        basis_amount=24,
+                    )
+                )
                 index.append((c.pk, search.document(c, [party])))
             Party.objects.bulk_create(parties)
             Event.objects.bulk_create(events)
             Clock.objects.bulk_create(clocks)
+            for c, k in zip(batch, clocks, strict=True):  # the projection registration keeps
+                c.next_due_at = k.due_at if k.state == "running" else None
+            Complaint.objects.bulk_update(batch, ["next_due_at"])
             search.index_rows(index)
     print(f"set-up: {n:,} cases in {time.perf_counter() - t:.0f} s")
 
@@ -116,7 +175,9 @@ def inside(n: int, requests: int) -> None:
     pages = {
         "queue (all, newest first)": lambda: "/staff/cases/?scope=all",
         "queue page 200": lambda: "/staff/cases/?scope=all&page=200",
-        "queue filtered (state+category)": lambda: f"/staff/cases/?state=investigating&category={categories[0].code}",
+        "queue filtered (state+category)": lambda: (
+            f"/staff/cases/?state=investigating&category={categories[0].code}"
+        ),
         "queue overdue": lambda: "/staff/cases/?clock=overdue",
         "queue search 态度": lambda: "/staff/cases/?q=态度",
         "queue sorted by deadline": lambda: "/staff/cases/?sort=due",

@@ -194,3 +194,26 @@ def test_case_unaffected_when_extension_refused(new_case, clockflow):
     clock.refresh_from_db()
     assert clock.due_at == due and clock.extended == 0
     assert not Complaint.objects.get(pk=c.pk).flags
+
+
+@pytest.mark.django_db
+def test_case_keeps_its_nearest_running_due(new_case, clockflow):
+    _, users = clockflow
+    c = new_case(at(2025, 3, 3, 9))
+    clock = Clock.objects.get(complaint=c)
+    c.refresh_from_db()
+    assert c.next_due_at == clock.due_at
+    c = act(c, users["officer"], "ask_material", at(2025, 3, 4, 9))
+    c.refresh_from_db()
+    assert c.next_due_at is None  # paused: nothing is running
+    c = act(c, users["officer"], "material_received", at(2025, 3, 6, 9))
+    clock.refresh_from_db()
+    c.refresh_from_db()
+    assert c.next_due_at == clock.due_at
+    services.extend(clock, users["leader"], 1, "检测")
+    clock.refresh_from_db()
+    c.refresh_from_db()
+    assert c.next_due_at == clock.due_at
+    c = act(c, users["officer"], "accept", at(2025, 3, 7, 9))
+    c.refresh_from_db()
+    assert c.next_due_at == Clock.objects.get(complaint=c, name="conclude_24h").due_at

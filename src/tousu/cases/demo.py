@@ -172,9 +172,9 @@ def _train_triage(name: str) -> None:
     from tousu.triage import services as triage
     from tousu.triage.models import TriageModel
 
-    if (Path(triage.__file__).parent / "samples" / f"{name}.csv").exists() and not TriageModel.objects.filter(
-        process_name=name
-    ).exists():
+    if (
+        Path(triage.__file__).parent / "samples" / f"{name}.csv"
+    ).exists() and not TriageModel.objects.filter(process_name=name).exists():
         triage.train(name, with_cases=False)
 
 

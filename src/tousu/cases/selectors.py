@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from tousu.accounts.models import User
 from tousu.accounts.roles import DEPARTMENTAL_ROLES
@@ -35,8 +35,9 @@ def filter_by_clock(qs: QuerySet[Complaint], status: str, now=None) -> QuerySet[
 
     now = now or timezone.now()
     running = Clock.objects.filter(state=Clock.RUNNING)
+    if status == "overdue":  # the nearest running clock is overdue iff any is
+        return qs.filter(next_due_at__lt=now)
     condition = {
-        "overdue": Q(due_at__lt=now),
         "due_soon": Q(warn_at__lte=now, due_at__gte=now),
         "provisional": Q(provisional=True),
     }[status]
@@ -188,17 +189,8 @@ def actionable(user: User) -> Q:
 
 
 def with_next_due(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
-    from django.db.models import Min, Subquery
-
-    from tousu.clocks.models import Clock
-
-    nearest = (
-        Clock.objects.filter(complaint=OuterRef("pk"), state=Clock.RUNNING)
-        .values("complaint")
-        .annotate(m=Min("due_at"))
-        .values("m")
-    )
-    return qs.annotate(next_due=Subquery(nearest))
+    """`next_due`: the nearest due time of the case's running clocks (kept on the case row)."""
+    return qs.annotate(next_due=F("next_due_at"))
 
 
 def clock_status(complaints, now=None) -> dict[int, tuple]:

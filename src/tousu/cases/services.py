@@ -150,6 +150,7 @@ def register_complaint(
     from tousu.clocks.services import initial_clocks
 
     clocks = initial_clocks(complaint, complaint.received_at)  # statutory periods run from receipt
+    complaint.next_due_at = min((k.due_at for k in clocks), default=None)
     search_body = search.document(complaint, party_rows)
     # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
     with transaction.atomic():

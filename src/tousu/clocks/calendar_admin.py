@@ -40,6 +40,7 @@ def recompute_provisional() -> int:
             clock, clock.basis_at, clock.basis_amount, d.warn_before if d else None, cal
         )
         clock.save(update_fields=["due_at", "provisional", "warn_at"])
+        services.refresh_next_due(clock.complaint)
         if clock.due_at != old_due:
             changed += 1
             c = clock.complaint

@@ -20,7 +20,7 @@ from tousu.cases.models import Complaint, Event
 from tousu.processes.definition import ClockDef
 
 from .models import CalendarOverride, CalendarYear, Clock, Notification
-from .signals import clock_breached, clock_warning
+from .signals import clock_breached
 
 DAY_UNITS = ("calendar_days", "working_days")
 _CALENDAR: tuple[float, workdays.Calendar] | None = None
@@ -118,6 +118,19 @@ def on_action(complaint: Complaint, action: str, event: Event) -> None:
         if clock is None and action in d.start:
             new.append(_start(complaint, d, at, cal))
     Clock.objects.bulk_create(new)
+    refresh_next_due(complaint)
+
+
+def refresh_next_due(complaint: Complaint) -> None:
+    """Keep Complaint.next_due_at equal to the nearest due time of its running clocks."""
+    from django.db.models import Min
+
+    nearest = Clock.objects.filter(complaint=complaint, state=Clock.RUNNING).aggregate(
+        m=Min("due_at")
+    )["m"]
+    if nearest != complaint.next_due_at:
+        Complaint.objects.filter(pk=complaint.pk).update(next_due_at=nearest)
+        complaint.next_due_at = nearest
 
 
 def time_left(clock: Clock, now: datetime | None = None) -> float:
@@ -141,7 +154,9 @@ def can_extend(clock: Clock, user: User) -> bool:
 
 
 @transaction.atomic
-def extend(clock: Clock, user: User, amount: float, reason: str, *, via: str = "web", actor_name: str = "") -> Clock:
+def extend(
+    clock: Clock, user: User, amount: float, reason: str, *, via: str = "web", actor_name: str = ""
+) -> Clock:
     """Extend a running or paused clock by `amount` of its unit, within the flow's maximum."""
     clock = Clock.objects.select_for_update().select_related("complaint__process").get(pk=clock.pk)
     d = _clock_def(clock.complaint, clock.name)
@@ -168,6 +183,7 @@ def extend(clock: Clock, user: User, amount: float, reason: str, *, via: str = "
         if clock.warn_at and clock.warn_at > timezone.now():
             clock.warned_at = None  # a new warning is due before the new deadline
     clock.save()
+    refresh_next_due(clock.complaint)
     Event.objects.create(
         complaint=clock.complaint,
         action="clock_extended",
