@@ -299,6 +299,7 @@ def _warn(clock: Clock, now: datetime) -> None:
         "clock.warning",
         f"{c.tracking_number}「{clock.label}」将于 {when} 到期",
     )
+    clock_warning.send(sender=Clock, complaint=c, clock=clock, event=event)
 
 
 def _breach(clock: Clock, now: datetime) -> None:
