@@ -20,7 +20,7 @@ from tousu.cases.models import Complaint, Event
 from tousu.processes.definition import ClockDef
 
 from .models import CalendarOverride, CalendarYear, Clock, Notification
-from .signals import clock_breached
+from .signals import clock_breached, clock_warning
 
 DAY_UNITS = ("calendar_days", "working_days")
 _CALENDAR: tuple[float, workdays.Calendar] | None = None
