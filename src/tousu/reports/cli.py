@@ -1,0 +1,131 @@
+"""`tousu report` (periodic reports on demand, the facts rebuilt) and `tousu demo generate`."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from datetime import date, datetime
+
+from tousu.cli import UsageError, setup_django
+
+
+def cmd_report(args) -> int:
+    if args.rebuild_facts:
+        setup_django()
+        from tousu.reports.facts import rebuild
+
+        started = time.perf_counter()
+        n = rebuild(progress=lambda done: print(f"\r已重算 {done:,} 件", end="", flush=True))
+        print(f"\r已重算 {n:,} 件投诉的统计数据，用时 {time.perf_counter() - started:.1f} 秒")
+        return 0
+    if args.schedule:
+        setup_django()
+        from tousu.reports.tasks import schedule_reports
+
+        created = schedule_reports()
+        for r in created:
+            print(f"已排队：{r.period_label}（{r.format}）")
+        if not created:
+            print("没有需要生成的定期报告")
+        return 0
+    if not args.period:
+        raise UsageError("请给出 --period，例如 --period 2026-Q3 或 --period 2026-09")
+    from tousu.reports.periods import PeriodError, parse
+
+    try:
+        period = parse(args.period)
+    except PeriodError as exc:
+        raise UsageError(str(exc)) from None
+    setup_django()
+    from tousu.reports.models import Report
+    from tousu.reports.services import build_report, request_report
+
+    report = request_report(period, args.format)
+    report = build_report(report, email=args.email)
+    if report.status != Report.DONE:
+        print(f"tousu: 报告生成失败：{report.error}", file=sys.stderr)
+        return 1
+    path = report.path
+    if args.output:
+        shutil.copyfile(path, args.output)
+        path = args.output
+    print(
+        f"已生成 {report.period_label}投诉统计分析报告（{report.format.upper()}，"
+        f"{report.size / 1024:.0f} KB，{report.seconds:.1f} 秒）：{path}"
+    )
+    if report.emailed_to:
+        print(f"已发送：{report.emailed_to}")
+    return 0
+
+
+def _day(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"日期「{text}」无效，应为 YYYY-MM-DD") from None
+
+
+def cmd_demo(args) -> int:
+    from tousu.processes.catalog import template_names
+
+    if args.demo_cmd != "generate":
+        raise UsageError("用法：tousu demo generate --cases N --template NAME")
+    if args.template not in template_names():
+        raise UsageError(f"未知模板「{args.template}」；可用：{', '.join(template_names())}")
+    if args.cases <= 0:
+        raise UsageError("--cases 必须大于 0")
+    start, end = _day(args.start), _day(args.end)
+    if start and end and start >= end:
+        raise UsageError("--start 必须早于 --end")
+    setup_django()
+    from django.core.management import call_command
+
+    from tousu.reports.generate import generate
+
+    call_command("migrate", verbosity=0, interactive=False)
+    began = time.perf_counter()
+
+    def progress(done, total):
+        rate = done / max(time.perf_counter() - began, 1e-9)
+        print(f"\r{done:,} / {total:,} 件（{rate:,.0f} 件/秒）", end="", flush=True)
+
+    result = generate(
+        args.cases,
+        args.template,
+        seed=args.seed,
+        start=start,
+        end=datetime.combine(end, datetime.min.time()) if end else None,
+        search=not args.no_search,
+        progress=progress,
+        processes=args.processes,
+    )
+    print("\r" + str(result))
+    return 0
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser("report", help="统计报告：按期间生成 PDF 或 Excel")
+    s.add_argument("--period", help="2026-09（月）、2026-Q3（季度）、2026（年）或 A..B（日期范围）")
+    s.add_argument("--format", choices=["pdf", "xlsx"], default="pdf")
+    s.add_argument("--output", "-o", help="另存一份到此文件")
+    s.add_argument("--email", action="store_true", help="生成后发送给有邮箱的领导")
+    s.add_argument(
+        "--schedule", action="store_true", help="生成已结束的上月、上季度定期报告（排队）"
+    )
+    s.add_argument("--rebuild-facts", action="store_true", help="从投诉数据重算统计数据")
+    s.set_defaults(func=cmd_report)
+
+    s = subparsers.add_parser("demo", help="演示与测量数据")
+    dsub = s.add_subparsers(dest="demo_cmd", required=True, metavar="子命令")
+    x = dsub.add_parser("generate", help="批量生成投诉（含事件、时限、任务），用于测量")
+    x.add_argument("--cases", type=int, required=True, help="件数")
+    x.add_argument("--template", default="generic", help="流程模板")
+    x.add_argument("--seed", type=int, default=20261127)
+    x.add_argument("--start", help="最早接收日期 YYYY-MM-DD（默认结束前一年）")
+    x.add_argument("--end", help="截止日期 YYYY-MM-DD（默认现在）")
+    x.add_argument("--no-search", action="store_true", help="不建立全文检索索引（更快）")
+    x.add_argument("--processes", type=int, help="模拟用的进程数（默认每个 CPU 一个）")
+    s.set_defaults(func=cmd_demo)
