@@ -340,3 +340,14 @@ def test_worker_snapshots_serve_the_organisation_wide_dashboard(september):
         tasks.tick()
     names = list(DBTaskResult.objects.values_list("task_path", flat=True))
     assert names.count("tousu.reports.tasks.refresh_snapshots_task") == 1
+
+
+def test_the_worker_calls_the_reports_hook(db, monkeypatch):
+    from tousu.clocks import worker
+    from tousu.reports import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks, "tick", lambda now=None: calls.append(now))
+    assert "tousu.reports.services.run_scheduled" in worker.PERIODIC
+    worker._periodic()
+    assert calls == [None]

@@ -105,6 +105,10 @@ class User(AbstractUser):
         """True when every role this user holds is limited to their own department."""
         return bool(self.role_codes) and self.role_codes <= DEPARTMENTAL_ROLES
 
+    @property
+    def has_any_role_for_reports(self) -> bool:
+        return self.has_role("leader", "officer", "auditor", "admin", "handler", "dept_head")
+
     def role_labels(self) -> list[str]:
         return [ROLES[c] for c in sorted(self.role_codes) if c in ROLES]
 

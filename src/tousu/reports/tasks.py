@@ -1,6 +1,7 @@
 """Analytics in the background.
 
-The worker (clocks/worker.py) calls `tick()` once per loop, before it runs the queued tasks:
+The worker (clocks/worker.py) calls `tick()` on every pass, through services.run_scheduled (its
+PERIODIC list), before it runs the queued tasks:
 
 - after a month or a quarter has ended (from 06:00 of the next day) it creates that period's
   scheduled PDF and xlsx reports, once (a unique constraint, so several workers agree), and queues
