@@ -5,34 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from tousu.accounts.models import Department, User
-from tousu.cases import search, selectors
+from tousu.cases import selectors
 from tousu.cases.errors import Invalid
 from tousu.cases.models import Complaint
 
 DATE_RANGE = (date(2000, 1, 1), date(2100, 12, 31))
-
-
-def search_complaints(qs: QuerySet[Complaint], text: str) -> QuerySet[Complaint]:
-    """Free-text search: the workbench's segmented full-text index (two-character terms found)."""
-    return search.filter_text(qs, text.strip())
-
-
-def _with_flag(qs: QuerySet[Complaint], flag: str) -> QuerySet[Complaint]:
-    if connection.vendor == "postgresql":
-        return qs.filter(flags__contains=[flag])
-    return qs.filter(flags__icontains=f'"{flag}"')  # SQLite has no JSON containment lookup
-
-
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, timezone.get_current_timezone())
 
 
 def filter_complaints(qs: QuerySet[Complaint], f, user: User) -> QuerySet[Complaint]:
@@ -44,37 +27,22 @@ def filter_complaints(qs: QuerySet[Complaint], f, user: User) -> QuerySet[Compla
                 f"{name} 应在 {DATE_RANGE[0]} 与 {DATE_RANGE[1]} 之间",
                 {"fields": {name: ["日期超出范围"]}},
             )
-    if f.scope == "mine":
-        qs = qs.filter(selectors.actionable(user))
-    elif f.scope == "department":
-        if not user.department_id:
-            return qs.none()
-        qs = qs.filter(
-            Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)
-        ).distinct()
-    if f.q:
-        qs = search_complaints(qs, f.q)
-    if f.process:
-        qs = qs.filter(process__name=f.process)
-    if f.state:
-        qs = qs.filter(state=f.state)
-    if f.category:
-        qs = qs.filter(category__code=f.category)
-    if f.department:
-        qs = qs.filter(department__code=f.department)
-    if f.channel:
-        qs = qs.filter(channel=f.channel)
-    if f.clock:
-        qs = selectors.filter_by_clock(qs, f.clock)
-    if f.flag:
-        qs = _with_flag(qs, f.flag)
-    if f.closed is not None:
-        qs = qs.filter(closed_at__isnull=not f.closed)
-    if f.received_from:
-        qs = qs.filter(received_at__gte=_day_start(f.received_from))
-    if f.received_to:
-        qs = qs.filter(received_at__lt=_day_start(f.received_to + timedelta(days=1)))
-    return qs
+    return selectors.filter_complaints(
+        qs,
+        user,
+        scope=f.scope,
+        q=f.q,
+        process=f.process,
+        state=f.state,
+        category=f.category,
+        department=f.department,
+        channel=f.channel,
+        clock=f.clock,
+        flag=f.flag,
+        closed=f.closed,
+        received_from=f.received_from,
+        received_to=f.received_to,
+    )
 
 
 # --- cursor pages ---------------------------------------------------------------------------------

@@ -213,3 +213,67 @@ def clock_status(complaints, now=None) -> dict[int, tuple]:
         )
         out[clock.complaint_id] = (clock, status)
     return out
+
+
+def filter_complaints(
+    qs: QuerySet[Complaint],
+    user: User,
+    *,
+    scope: str = "all",
+    q: str = "",
+    process: str = "",
+    state: str = "",
+    category: str = "",
+    department: str = "",
+    channel: str = "",
+    clock: str = "",
+    flag: str = "",
+    closed: bool | None = None,
+    received_from=None,
+    received_to=None,
+) -> QuerySet[Complaint]:
+    """The case-list filters shared by the workbench's queues and the API's list."""
+    from datetime import datetime, time, timedelta
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from . import search
+
+    if scope == "mine":
+        qs = qs.filter(actionable(user))
+    elif scope == "department":
+        if not user.department_id:
+            return qs.none()
+        qs = qs.filter(
+            Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)
+        ).distinct()
+    if q and q.strip():
+        qs = search.filter_text(qs, q.strip())
+    if process:
+        qs = qs.filter(process__name=process)
+    if state:
+        qs = qs.filter(state=state)
+    if category:
+        qs = qs.filter(category__code=category)
+    if department:
+        qs = qs.filter(department__code=department)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if clock:
+        qs = filter_by_clock(qs, clock)
+    if flag:
+        if connection.vendor == "postgresql":
+            qs = qs.filter(flags__contains=[flag])
+        else:
+            qs = qs.filter(flags__icontains=f'"{flag}"')  # SQLite has no JSON containment lookup
+    if closed is not None:
+        qs = qs.filter(closed_at__isnull=not closed)
+    tz = timezone.get_current_timezone()
+    if received_from:
+        qs = qs.filter(received_at__gte=datetime.combine(received_from, time.min, tz))
+    if received_to:
+        qs = qs.filter(
+            received_at__lt=datetime.combine(received_to + timedelta(days=1), time.min, tz)
+        )
+    return qs

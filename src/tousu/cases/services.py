@@ -160,7 +160,9 @@ def register_complaint(
             row.complaint_id = complaint.pk
         fastinsert.insert([*party_rows, event, *clocks])
         search.index_rows([(complaint.pk, f"{complaint.tracking_number} {search_body}")])
-        complaint_registered.send(sender=Complaint, complaint=complaint, event=event)
+        complaint_registered.send(
+            sender=Complaint, complaint=complaint, event=event, parties=party_rows, clocks=clocks
+        )
     return complaint, code
 
 

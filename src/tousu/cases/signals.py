@@ -4,7 +4,7 @@ e-mail) belong in `transaction.on_commit`."""
 
 from django.dispatch import Signal
 
-# complaint, event
+# complaint, event, parties, clocks (the rows just written: receivers need not read them back)
 complaint_registered = Signal()
 # complaint, action (ActionDef), event, user
 action_applied = Signal()

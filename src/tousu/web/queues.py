@@ -4,14 +4,13 @@ assignment through the engine."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, time
+from datetime import date
 from urllib.parse import urlencode
 
-from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+from django.db.models import F, QuerySet
 
 from tousu.accounts.models import Department, User
-from tousu.cases import engine, search, selectors
+from tousu.cases import engine, selectors
 from tousu.cases.errors import CaseError
 from tousu.cases.models import FLAG_LABELS, Complaint
 from tousu.processes.models import Category, ProcessDefinition
@@ -82,48 +81,26 @@ class QueueParams:
 
 
 def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
-    qs = selectors.visible_complaints(user)
-    if p.scope == "mine":
-        qs = qs.filter(selectors.actionable(user))
-    elif p.scope == "department" and user.department_id:
-        qs = qs.filter(
-            Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)
-        ).distinct()
-    if p.q:
-        qs = search.filter_text(qs, p.q)
-    if p.state:
-        qs = qs.filter(state=p.state)
-    if p.category:
-        qs = qs.filter(category__code=p.category)
-    if p.department:
-        qs = qs.filter(department__code=p.department)
-    if p.channel:
-        qs = qs.filter(channel=p.channel)
-    if p.clock:
-        qs = selectors.filter_by_clock(qs, p.clock)
-    if p.flag:
-        qs = (
-            qs.filter(flags__contains=p.flag)
-            if _json_contains()
-            else qs.filter(flags__icontains=f'"{p.flag}"')
-        )
-    tz = timezone.get_current_timezone()
-    if p.date_from:
-        qs = qs.filter(received_at__gte=datetime.combine(p.date_from, time.min, tz))
-    if p.date_to:
-        qs = qs.filter(received_at__lte=datetime.combine(p.date_to, time.max, tz))
+    qs = selectors.filter_complaints(
+        selectors.visible_complaints(user),
+        user,
+        scope=p.scope,
+        q=p.q,
+        state=p.state,
+        category=p.category,
+        department=p.department,
+        channel=p.channel,
+        clock=p.clock,
+        flag=p.flag,
+        received_from=p.date_from,
+        received_to=p.date_to,
+    )
     order, _ = SORTS[p.sort]
     if order is None:
         return selectors.with_next_due(qs).order_by(
             F("next_due").asc(nulls_last=True), "-received_at"
         )
     return qs.order_by(order, "-id")
-
-
-def _json_contains() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "postgresql"  # SQLite has no JSON containment lookup
 
 
 def choices(user: User) -> dict:
