@@ -122,3 +122,45 @@ def test_serve_starts_a_real_server(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def _worker_children(master_pid: int) -> list[int]:
+    out = subprocess.run(
+        ["pgrep", "-P", str(master_pid), "-f", "tousu.cli worker"], capture_output=True, text=True
+    )
+    return [int(p) for p in out.stdout.split()]
+
+
+def test_serve_with_worker_restarts_a_killed_worker(tmp_path):
+    env = {**os.environ, "TOUSU_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    subprocess.run([TOUSU, "migrate"], env=env, check=True, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [TOUSU, "serve", "--port", str(port), "--workers", "1", "--with-worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+    def wait_for_worker(not_pid=None) -> int:
+        for _ in range(200):
+            pids = [p for p in _worker_children(server.pid) if p != not_pid]
+            if pids:
+                return pids[0]
+            time.sleep(0.1)
+        pytest.fail("no worker process under the server")
+
+    try:
+        first = wait_for_worker()
+        os.kill(first, 9)
+        second = wait_for_worker(not_pid=first)
+        assert second != first
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    # The server stopping stops its worker too: nothing is left running.
+    time.sleep(0.5)
+    assert subprocess.run(["kill", "-0", str(second)], capture_output=True).returncode != 0

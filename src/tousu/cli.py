@@ -48,9 +48,69 @@ def cmd_serve(args) -> int:
         def load(self):
             return application
 
+    if args.with_worker:
+        supervisor = WorkerSupervisor()
+        Server.load_config = _with_hooks(
+            Server.load_config,
+            when_ready=lambda server: supervisor.start(),
+            on_exit=lambda server: supervisor.stop(),
+        )
     print(f"投诉系统运行于 http://{args.host}:{args.port}/ （Ctrl+C 停止）", flush=True)
     Server().run()
     return 0
+
+
+def _with_hooks(load_config, **hooks):
+    def load(self):
+        load_config(self)
+        for name, hook in hooks.items():
+            self.cfg.set(name, hook)
+
+    return load
+
+
+class WorkerSupervisor:
+    """`tousu serve --with-worker`: the gunicorn master also keeps one `tousu worker` running, and
+    starts it again when it dies (as systemd would), so a single command runs everything the
+    deadlines need. Production may run the worker as its own service instead."""
+
+    RESTART_DELAY = 1.0
+
+    def __init__(self):
+        import threading
+
+        self._stopping = threading.Event()
+        self._process = None
+        self.starts = 0
+
+    def start(self) -> None:
+        import threading
+
+        threading.Thread(target=self._keep_running, name="tousu-worker", daemon=True).start()
+
+    def _keep_running(self) -> None:
+        import subprocess
+
+        while not self._stopping.is_set():
+            self._process = subprocess.Popen([sys.executable, "-m", "tousu.cli", "worker"])
+            self.starts += 1
+            # Polled, not wait()ed: gunicorn's SIGCHLD handler may reap the child first.
+            while (code := self._process.poll()) is None and not self._stopping.wait(0.5):
+                pass
+            if self._stopping.is_set():
+                return
+            print(f"tousu: 后台任务进程退出（{code}），{self.RESTART_DELAY:g} 秒后重启", file=sys.stderr)
+            self._stopping.wait(self.RESTART_DELAY)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except Exception:
+                process.kill()
 
 
 def cmd_migrate(args) -> int:
@@ -362,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--threads", type=int, default=int(os.environ.get("TOUSU_THREADS", "1")))
     s.add_argument("--access-log", action="store_true")
+    s.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="同时运行并看护后台任务进程（时限预警与超时、通知）；退出后自动重启",
+    )
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("migrate", help="建立或升级数据库")
