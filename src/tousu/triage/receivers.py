@@ -15,7 +15,7 @@ log = logging.getLogger("tousu.triage")
 def complaint_registered(sender, complaint, event, **kwargs):
     try:
         with transaction.atomic():
-            services.on_registered(complaint, event)
+            services.on_registered(complaint, event, kwargs.get("parties"))
     except Exception:
         log.exception("triage on registration of %s failed", complaint.pk)
 

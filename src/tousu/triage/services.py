@@ -135,8 +135,9 @@ def activate(process_name: str, version: int) -> TriageModel:
 # --- registration hook ---------------------------------------------------------------------------
 
 
-def record_print(complaint: Complaint) -> bool:
-    """Store the case's fingerprint; False when its text is too short to compare.
+def record_print(complaint: Complaint) -> list[int] | None:
+    """Store the case's fingerprint and return its band keys; None when its text is too short to
+    compare.
 
     Plain SQL: this runs inside every registration's write lock, where compiling an ORM statement
     costs more than the insert itself."""
@@ -153,52 +154,66 @@ def record_print(complaint: Complaint) -> bool:
                 *(keys or [0] * len(TextPrint.BANDS)),
             ],
         )
-    return keys is not None
+    return keys
 
 
-def _collective(complaint: Complaint) -> RiskFlag | None:
-    """Near-identical texts from at least COLLECTIVE_MIN distinct complainants in the window."""
-    similar = selectors.similar_texts(
-        complaint.process.name,
-        complaint.content,
+def _collective(complaint: Complaint, keys: list[int], own: set[str]) -> RiskFlag | None:
+    """Near-identical texts from at least COLLECTIVE_MIN distinct complainants in the window.
+
+    Cheapest test first: the candidates' complainants are counted before any text is compared, so
+    one person writing the same complaint again costs two queries and no text comparison."""
+    candidates = selectors.collective_candidates(
+        keys,
         since=complaint.received_at - timedelta(days=selectors.window_days()),
         exclude_id=complaint.pk,
-        per_band=20,
     )
-    if len(similar) + 1 < selectors.COLLECTIVE_MIN:
+    others: dict[str, list[tuple[str, list]]] = {}
+    for _pk, content, flags, keys in candidates:
+        for key in keys - own:
+            others.setdefault(key, []).append((content, flags))
+    if len(own) + len(others) < selectors.COLLECTIVE_MIN:
         return None
-    people = selectors.complainants([*similar, complaint.pk])
-    keys = {k for rows in people.values() for p, i in rows if (k := selectors.person_key(p, i))}
-    if len(keys) < selectors.COLLECTIVE_MIN:
+    mine = fingerprint.shingles(complaint.content)
+
+    def similar(content: str) -> bool:
+        return fingerprint.similarity(mine, fingerprint.shingles(content)) >= selectors.SIMILAR
+
+    people = set(own)
+    already_known = False
+    for key, texts in others.items():
+        matching = [flags for content, flags in texts if similar(content)]
+        if matching:
+            people.add(key)
+            already_known = already_known or any("risk_collective" in f for f in matching)
+    if len(people) < selectors.COLLECTIVE_MIN:
         return None
     flag = RiskFlag(
         "risk_collective",
         FLAG_LABELS["risk_collective"],
         "serious",
-        [f"近 {selectors.window_days()} 日 {len(keys)} 位投诉人反映相同问题"],
+        [f"近 {selectors.window_days()} 日 {len(people)} 位投诉人反映相同问题"],
     )
     # Leadership hears of a wave once: later cases of it are marked, not announced again.
-    flagged = Complaint.objects.filter(pk__in=list(similar)).values_list("flags", flat=True)
-    flag.already_known = any("risk_collective" in (f or []) for f in flagged)
+    flag.already_known = already_known
     return flag
 
 
-def check_collective(complaint_id: int) -> RiskFlag | None:
+def check_collective(complaint: Complaint, keys: list[int], own: set[str]) -> RiskFlag | None:
     """Run after the registration commits: the look-up reads up to 80 candidate texts, which
     must not happen while the database's write lock is held. Writes only when a wave is found."""
-    complaint = Complaint.objects.select_related("process").filter(pk=complaint_id).first()
-    if complaint is None or "risk_collective" in complaint.flags:
+    if "risk_collective" in complaint.flags:
         return None
-    flag = _collective(complaint)
+    flag = _collective(complaint, keys, own)
     if flag is None:
         return None
     with transaction.atomic():
-        complaint = Complaint.objects.select_for_update().get(pk=complaint_id)
-        raise_flags(complaint, [flag], notify=not flag.already_known)
+        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
+        if "risk_collective" not in complaint.flags:
+            raise_flags(complaint, [flag], notify=not flag.already_known)
     return flag
 
 
-def on_registered(complaint: Complaint, event: Event) -> list[RiskFlag]:
+def on_registered(complaint: Complaint, event: Event, parties=None) -> list[RiskFlag]:
     """Runs inside the registration transaction, so it stays cheap: fingerprint the text, record a
     staff-chosen category, raise risk flags read from the text (writing to the case row only when
     one is found). The collective check runs after commit (`check_collective`)."""
@@ -213,9 +228,14 @@ def on_registered(complaint: Complaint, event: Event) -> list[RiskFlag]:
             created_at=event.created_at,
         )
     flags = risk_flags(f"{complaint.content}\n{complaint.request}")
-    if record_print(complaint):
-        pk = complaint.pk
-        transaction.on_commit(lambda: check_collective(pk), robust=True)
+    keys = record_print(complaint)
+    if keys:
+        if parties is None:
+            people = selectors.complainants([complaint.pk]).get(complaint.pk, [])
+        else:
+            people = [(p.phone, p.id_number) for p in parties if p.role == "complainant"]
+        own = {k for phone, number in people if (k := selectors.person_key(phone, number))}
+        transaction.on_commit(lambda: check_collective(complaint, keys, own), robust=True)
     if flags:
         raise_flags(complaint, flags)
     return flags
