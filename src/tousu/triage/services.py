@@ -27,7 +27,6 @@ from tousu.cases.errors import Conflict, Forbidden, Invalid, NotFound
 from tousu.cases.models import Complaint, Event
 
 from . import fingerprint, selectors
-from .classifier import TextClassifier, TooLittleData
 from .models import CaseLink, Choice, TextPrint, TriageModel
 from .risk import FLAG_LABELS, SEVERITY_RANK, RiskFlag, risk_flags, severity_of
 
@@ -57,6 +56,9 @@ def train(
     organisation's labelled cases, store it, and (by default) put it in use."""
     import joblib
     import sklearn
+
+    # Imported here: scikit-learn costs ~2 s at start-up, and only training needs it.
+    from .classifier import TextClassifier, TooLittleData
 
     if not selectors.category_map(process_name):
         raise TrainingError(f"流程「{process_name}」没有启用的投诉类别，无法训练")
