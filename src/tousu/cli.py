@@ -402,6 +402,7 @@ PLUGIN_COMMANDS = (
     "tousu.documents.cli",
     "tousu.portal.cli",
     "tousu.webhooks.cli",
+    "tousu.ops.cli",
 )
 setup_django = _django
 

@@ -50,6 +50,9 @@ class FieldDef(Strict):
     choices: tuple[Choice, ...] = ()
     help: str = ""
     public: bool = False  # shown to the complainant on the portal
+    # Identifies a person (a patient's name, a room number, a phone number): blanked when the case's
+    # retention period ends (`tousu retention run`), like the parties' names and contact data.
+    personal: bool = False
 
     @property
     def effective_max_length(self) -> int:
@@ -139,9 +142,9 @@ class ClockDef(Strict):
     stop: tuple[Name, ...] = Field(min_length=1)
     pause: tuple[Name, ...] = ()
     resume: tuple[Name, ...] = ()
-    warn_before: float | None = Field(default=None, gt=0)  # in the clock's unit
+    warn_before: float | None = Field(default=None, gt=0, le=10000)  # in the clock's unit
     extension_roles: tuple[Name, ...] = ()
-    max_extension: float = Field(default=0, ge=0)
+    max_extension: float = Field(default=0, ge=0, le=10000)
     on_breach: tuple[Literal["flag", "notify", "escalate"], ...] = ("flag", "notify")
     notify_roles: tuple[Name, ...] = ("officer",)
 
@@ -151,7 +154,7 @@ ProcessName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=50)
 
 class ProcessDef(Strict):
     name: ProcessName  # the template's file name, e.g. tourism-authority
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)  # what the database's version column holds
     label: Label
     flows: tuple[str, ...] = ()
     description: str = ""
@@ -164,6 +167,11 @@ class ProcessDef(Strict):
     states: tuple[StateDef, ...] = Field(min_length=2)
     actions: tuple[ActionDef, ...] = Field(min_length=1)
     clocks: tuple[ClockDef, ...] = ()
+    # How long a closed case keeps its personal data, in calendar days from closing; then
+    # `tousu retention run` anonymises it and keeps the statistics. No rule we found fixes a period
+    # for complaint records (reference/regulations.md: "make it configurable"), so each template
+    # states its own; three years is the Civil Code's general limitation period (民法典 第一百八十八条).
+    retention_days: int = Field(default=1095, gt=0, le=36500)
     demo_texts: tuple[str, ...] = ()  # sample complaint texts for `tousu init --demo`
 
     # Lookups used by the engine; built once per definition.
