@@ -146,7 +146,7 @@ def test_serve_with_worker_restarts_a_killed_worker(tmp_path):
     )
 
     def wait_for_worker(not_pid=None) -> int:
-        for _ in range(200):
+        for _ in range(900):  # generous: a worker's start-up takes seconds on a loaded CI box
             pids = [p for p in _worker_children(server.pid) if p != not_pid]
             if pids:
                 return pids[0]

@@ -317,6 +317,33 @@ def cmd_manage(args) -> int:
     return 0
 
 
+CHECK_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def cmd_check(args) -> int:
+    """Django's system checks; with --deploy also those for a production deployment (HTTPS, HSTS,
+    secure cookies, secret key, DEBUG). Exit 1 when an issue at --fail-level or above is found;
+    silenced checks (see SILENCED_SYSTEM_CHECKS in settings) are reported as such, not as issues."""
+    _django()
+    from django.core import checks
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    unknown = sorted(set(args.tag or ()) - set(checks.registry.registry.tags_available(True)))
+    if unknown:
+        known = "、".join(sorted(checks.registry.registry.tags_available(True)))
+        raise UsageError(f"未知的检查类别 {', '.join(unknown)}；可用：{known}")
+    what = "部署检查" if args.deploy else "系统检查"
+    try:
+        call_command("check", deploy=args.deploy, fail_level=args.fail_level, tags=args.tag)
+    except SystemCheckError as exc:
+        print(str(exc).strip(), file=sys.stderr)
+        print(f"tousu: {what}未通过：有 {args.fail_level} 级或更严重的问题", file=sys.stderr)
+        return 1
+    print(f"{what}通过（没有 {args.fail_level} 级或更严重的问题）")
+    return 0
+
+
 def _date(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -511,6 +538,19 @@ def build_parser() -> argparse.ArgumentParser:
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise
+
+    s = sub.add_parser("check", help="系统检查；--deploy 检查生产部署的安全设置")
+    s.add_argument(
+        "--deploy", action="store_true", help="同时检查 HTTPS、HSTS、安全 Cookie 等部署设置"
+    )
+    s.add_argument(
+        "--fail-level",
+        choices=CHECK_LEVELS,
+        default="ERROR",
+        help="达到该级别的问题使退出码为 1（默认 ERROR）",
+    )
+    s.add_argument("--tag", action="append", help="只运行该类别的检查，可重复")
+    s.set_defaults(func=cmd_check)
 
     s = sub.add_parser("manage", help="Django 管理命令（高级）")
     s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -25,6 +25,17 @@ _MESSAGES = {
     "date_parsing": "日期格式无效，应为 YYYY-MM-DD",
     "json_invalid": "不是合法的 JSON",
     "string_unicode": "文本编码无效，应为 UTF-8",
+    "int_parsing_size": "整数太大：最多 4300 位",
+    "finite_number": "应为有限的数字（不能是 NaN 或无穷大）",
+    "recursion_loop": "嵌套层次太深或循环引用",
+    "date_type": "应为日期，如 2026-11-27",
+    "date_from_datetime_parsing": "日期格式无效，应为 YYYY-MM-DD",
+    "date_from_datetime_inexact": "应为日期（不带时间），如 2026-11-27",
+    "datetime_object_invalid": "日期时间无效，应为 ISO 8601，如 2026-11-27T09:30:00+08:00",
+    "none_required": "应为空（null）",
+    "set_type": "应为列表",
+    "frozen_set_type": "应为列表",
+    "iterable_type": "应为列表",
 }
 
 
@@ -55,7 +66,10 @@ def message(err: dict[str, Any]) -> str:
         return f"{words[kind]} {limit}"
     if kind == "value_error":
         return str(ctx.get("error", err.get("msg", "")))
-    return _MESSAGES.get(kind, err.get("msg", "无效"))
+    if kind in _MESSAGES:
+        return _MESSAGES[kind]
+    # A kind without a translation yet: still a Chinese sentence, with pydantic's detail after it.
+    return f"取值无效（{err.get('msg', kind)}）"
 
 
 def place(loc: tuple | list) -> str:

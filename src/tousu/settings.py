@@ -5,6 +5,9 @@ TOUSU_DATA_DIR   where the database, attachments and generated files live (defau
 SECRET_KEY       signing key (default: a random key kept in the data dir)
 ALLOWED_HOSTS    comma-separated host names (default: 127.0.0.1,localhost)
 TOUSU_DEBUG      1 for Django's debug pages (default 0)
+TOUSU_PRODUCTION 1 when served over HTTPS to users: HSTS, secure cookies, HTTPS redirect (default 0)
+                 (see "Security headers" below for TOUSU_HSTS_SECONDS, TOUSU_SSL_REDIRECT,
+                 TOUSU_HSTS_INCLUDE_SUBDOMAINS and TOUSU_BEHIND_PROXY)
 """
 
 import os
@@ -14,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent
 if "pytest" in sys.modules and "TOUSU_DATA_DIR" not in os.environ:
@@ -50,6 +54,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
     "axes",
     "django_tasks",
     "django_tasks_db",
@@ -68,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -146,6 +152,71 @@ LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 SESSION_COOKIE_AGE = 8 * 3600  # one working day
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+
+# --- Security headers and cookies -----------------------------------------------------------------
+# Every response carries a Content-Security-Policy (django-csp 4): scripts and styles come only from
+# our own static files, never inline (no onclick=, no <script> blocks, no style= attributes in pages;
+# the PDF templates' <style> blocks are read by WeasyPrint, not by a browser). img-src allows data:
+# for the QR code and charts; frame-ancestors 'none' and X-Frame-Options DENY forbid framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+
+def production_security(env) -> dict:
+    """The HTTPS-only settings, from the environment. Off unless TOUSU_PRODUCTION=1: `make run` and
+    intranet trials serve plain HTTP on 127.0.0.1, where secure cookies would make logging in
+    impossible. TOUSU_DEBUG=1 is never production.
+
+    TOUSU_PRODUCTION=1               HSTS, Secure session and CSRF cookies, redirect HTTP to HTTPS
+    TOUSU_HSTS_SECONDS=N             HSTS max-age (default one year; 0 switches HSTS off)
+    TOUSU_HSTS_INCLUDE_SUBDOMAINS=1  HSTS for subdomains too: only when every intranet host under
+                                     the domain speaks HTTPS (so off by default, check W005 silenced)
+    TOUSU_SSL_REDIRECT=0             leave the HTTP-to-HTTPS redirect to the proxy (check W008
+                                     silenced)
+    TOUSU_BEHIND_PROXY=1             trust X-Forwarded-Proto from the TLS-terminating proxy (nginx
+                                     must set it, and strip it from clients)
+
+    HSTS preload (check W021) is always silenced: preload lists are for public domains, and an
+    intranet name must not be sent to browser vendors."""
+    if env.get("TOUSU_PRODUCTION", "0") != "1" or env.get("TOUSU_DEBUG", "0") == "1":
+        return {"SILENCED_SYSTEM_CHECKS": []}
+    silenced = ["security.W021"]
+    include_subdomains = env.get("TOUSU_HSTS_INCLUDE_SUBDOMAINS", "0") == "1"
+    if not include_subdomains:
+        silenced.append("security.W005")
+    redirect = env.get("TOUSU_SSL_REDIRECT", "1") == "1"
+    if not redirect:
+        silenced.append("security.W008")
+    return {
+        "SECURE_HSTS_SECONDS": int(env.get("TOUSU_HSTS_SECONDS", str(365 * 24 * 3600))),
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": include_subdomains,
+        "SECURE_HSTS_PRELOAD": False,
+        "SECURE_SSL_REDIRECT": redirect,
+        "SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")
+        if env.get("TOUSU_BEHIND_PROXY", "0") == "1"
+        else None,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SILENCED_SYSTEM_CHECKS": silenced,
+    }
+
+
+globals().update(production_security(os.environ))
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]

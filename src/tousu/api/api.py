@@ -7,7 +7,9 @@ import logging
 from functools import wraps
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from django.urls import URLPattern
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -16,6 +18,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from tousu import pydantic_zh
 from tousu.cases.errors import CaseError
+from tousu.db import storage
 
 from .auth import TokenAuth
 from .webhook_docs import WEBHOOKS, WEBHOOKS_DESCRIPTION
@@ -142,9 +145,31 @@ def _not_found(request, exc):
     return error(request, 404, "not_found", "资源不存在")
 
 
+@api.exception_handler(MultiPartParserError)
+def _malformed_multipart(request, exc):
+    return error(
+        request,
+        400,
+        "malformed_body",
+        "上传内容无法解析：文件应以 multipart/form-data 发送（Content-Type 带 boundary），字段名 file",
+    )
+
+
 @api.exception_handler(RequestDataTooBig)
 def _too_large(request, exc):
     return error(request, 413, "too_large", "请求体太大：JSON 最大 2 MB，附件最大 10 MB")
+
+
+@api.exception_handler(DatabaseError)
+def _database_error(request, exc: DatabaseError):
+    # A full disk is the operator's to fix, not a bug: say so, and that nothing was saved (the
+    # transaction rolled back), so the client retries later, with the same Idempotency-Key.
+    if not storage.is_storage_full(exc):
+        return _unexpected(request, exc)
+    log.error("storage full on %s %s: %s", request.method, request.path, exc)
+    response = error(request, 503, "storage_full", storage.FULL_MESSAGE)
+    response["Retry-After"] = str(storage.RETRY_AFTER_SECONDS)
+    return response
 
 
 @api.exception_handler(Exception)

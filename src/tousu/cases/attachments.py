@@ -45,6 +45,15 @@ def check_upload(name: str, content: bytes) -> str:
     return kind.mime
 
 
+def safe_file_name(name: str) -> str:
+    """The name to show and offer on download: no directories (either slash), no control or
+    invisible characters (bidi overrides; line breaks become spaces), not "." or "..". The file
+    itself is stored under a random name (models.attachment_path): this is only metadata."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in name).strip()
+    return name[:200] if name not in ("", ".", "..") else "附件"
+
+
 @transaction.atomic
 def add_attachment(
     complaint: Complaint,
@@ -58,7 +67,7 @@ def add_attachment(
     actor_name: str = "",
 ) -> Attachment:
     content_type = check_upload(name, content)
-    safe_name = name.replace("\\", "/").rsplit("/", 1)[-1][:200] or "附件"
+    safe_name = safe_file_name(name)
     attachment = Attachment(
         complaint=complaint,
         original_name=safe_name,

@@ -33,8 +33,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        # One problem, one line: control characters and direction overrides quoted from the
+        # definition are shown escaped, so they can neither break the line nor reorder it.
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.place}: {self.message}"
+        return _UNPRINTABLE.sub(
+            lambda m: m.group().encode("unicode_escape").decode("ascii"),
+            f"{where}: {self.place}: {self.message}",
+        )
+
+
+_UNPRINTABLE = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 class DefinitionError(Exception):
@@ -44,6 +54,23 @@ class DefinitionError(Exception):
 
 
 _place = pydantic_zh.place
+
+MAX_FLOW_DEPTH = 50  # [ ] and { } nested this deep; the templates need three
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing deeply nested flow collections early: PyYAML's scanner takes time
+    quadratic in their depth (a few kilobytes of "[" cost seconds)."""
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_FLOW_DEPTH:
+            raise yaml.scanner.ScannerError(
+                None,
+                None,
+                f"[ ] 或 {{ }} 嵌套超过 {MAX_FLOW_DEPTH} 层；流程定义只需几层嵌套",
+                self.get_mark(),
+            )
+        super().fetch_flow_collection_start(TokenClass)
 
 
 def _line(root: yaml.Node | None, loc: tuple) -> int | None:
@@ -67,19 +94,39 @@ def _line(root: yaml.Node | None, loc: tuple) -> int | None:
 
 def load_text(text: str, file: str = "<definition>") -> ProcessDef:
     """Parse and validate; raise DefinitionError listing every problem found."""
+    root = None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_Loader)
+        # Constructed from the composed nodes rather than parsed a second time (half the time).
+        raw = None if root is None else yaml.constructor.SafeConstructor().construct_document(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
         raise DefinitionError(
             [Problem(file, "YAML", line, f"不是合法的 YAML：{getattr(exc, 'problem', exc)}")]
         ) from None
+    except RecursionError:  # the pure-Python parser recurses once per level of nesting
+        raise DefinitionError(
+            [
+                Problem(
+                    file,
+                    "YAML",
+                    None,
+                    "嵌套层次太深：流程定义只需几层嵌套（如 actions → form → choices）",
+                )
+            ]
+        ) from None
+    except ValueError:  # a scalar YAML reads as a number or a date that cannot be one
+        raise DefinitionError([_bad_scalar(root, file)]) from None
     if not isinstance(raw, dict):
         raise DefinitionError(
             [Problem(file, "(根)", 1, "定义应为一个映射（name、states、actions …）")]
         )
+    unstorable = [
+        Problem(file, _place(loc), _line(root, loc), msg) for loc, msg in _unstorable_text(raw)
+    ]
+    if unstorable:
+        raise DefinitionError(unstorable)
 
     try:
         definition = ProcessDef.model_validate(raw)
@@ -99,6 +146,69 @@ def load_text(text: str, file: str = "<definition>") -> ProcessDef:
     if problems:
         raise DefinitionError(problems)
     return definition
+
+
+def _bad_scalar(root: yaml.Node | None, file: str) -> Problem:
+    """The first scalar that YAML takes for an integer or a date but cannot construct as one:
+    9999… beyond 4300 digits, 2026-13-45."""
+    constructor = yaml.constructor.SafeConstructor()
+    seen, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                constructor.construct_object(node)
+            except ValueError:
+                value = node.value if len(node.value) <= 20 else node.value[:20] + "…"
+                allowed = (
+                    "整数最多 4300 位"
+                    if node.tag.endswith(":int")
+                    else "日期应为真实存在的日期，如 2026-11-27（写成 '…' 则为文本）"
+                )
+                return Problem(
+                    file, "YAML", node.start_mark.line + 1, f"无法解析的值「{value}」：{allowed}"
+                )
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(v for pair in reversed(node.value) for v in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return Problem(file, "YAML", None, "含有无法解析的值：整数最多 4300 位，日期应为真实存在的日期")
+
+
+def _unstorable_text(raw):
+    """(loc, message) for each text the database cannot store: NUL characters (PostgreSQL refuses
+    them) and unpaired surrogates (not UTF-8), which YAML's escapes \\0 and \\ud800 produce.
+    Iterative and visiting each shared (aliased) value once: an alias bomb costs its size, not its
+    expansion."""
+    seen, stack = set(), [((), raw)]
+    while stack:
+        loc, value = stack.pop()
+        if isinstance(value, str | dict | list):
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+        if isinstance(value, str):
+            if "\x00" in value:
+                yield loc, "不能包含 NUL（\\u0000）字符：数据库无法保存，请删除它"
+            elif not _encodable(value):
+                yield loc, "文本编码无效（含孤立的代理字符），应为 UTF-8 文字"
+        elif isinstance(value, dict | list):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in reversed(list(items)):
+                if isinstance(key, str) and ("\x00" in key or not _encodable(key)):
+                    yield (*loc, key), "名称不能包含 NUL（\\u0000）或无效的 UTF-8 字符"
+                stack.append(((*loc, key), item))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def load_file(path: str | Path) -> ProcessDef:

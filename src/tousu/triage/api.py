@@ -11,8 +11,9 @@ from datetime import datetime
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from tousu.api import access
+from tousu.api.schemas import Code, Text
 from tousu.cases.errors import Forbidden, Invalid
-from tousu.cases.selectors import complaint_for
 from tousu.processes.selectors import active_process
 
 from . import selectors, services
@@ -28,10 +29,11 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 
 
 class SuggestIn(Schema):
-    process: str = Field(..., description="流程名，如 hospital", max_length=50)
-    text: str = Field(..., description="投诉内容", min_length=1, max_length=20000)
-    phone: str | None = Field(None, description="投诉人电话（查重复）", max_length=30)
-    id_number: str | None = Field(None, description="投诉人证件号码（查重复）", max_length=30)
+    process: Code = Field(..., description="流程名，如 hospital")
+    # Text: no NUL, valid UTF-8; they are looked up in the database.
+    text: Text = Field(..., description="投诉内容", min_length=1, max_length=20000)
+    phone: Text | None = Field(None, description="投诉人电话（查重复）", max_length=30)
+    id_number: Text | None = Field(None, description="投诉人证件号码（查重复）", max_length=30)
 
 
 class AlternativeOut(Schema):
@@ -81,12 +83,12 @@ class SuggestOut(Schema):
 
 class LinkIn(Schema):
     other: int = Field(..., description="另一件投诉的 id")
-    note: str = Field("", max_length=200)
+    note: Text = Field("", max_length=200)  # Text: no NUL, valid UTF-8 (PostgreSQL stores it)
 
 
 class MergeIn(Schema):
     duplicate: int = Field(..., description="并入本件的重复投诉 id")
-    note: str = Field("", max_length=200)
+    note: Text = Field("", max_length=200)
 
 
 class LinkOut(Schema):
@@ -121,11 +123,23 @@ def _duplicate(d) -> dict:
     return {**d.__dict__, "reason_labels": d.reason_labels}
 
 
+def _visible(request, duplicates: list) -> list:
+    """Only the cases the caller may open: a department's staff, or a token limited to some
+    departments, must not learn of other departments' cases through the duplicate check."""
+    ids = {d.id for d in duplicates}
+    if not ids:
+        return duplicates
+    seen = set(access.complaints(request).filter(pk__in=ids).values_list("pk", flat=True))
+    return [d for d in duplicates if d.id in seen]
+
+
 @router.post("/suggest", response={200: SuggestOut, **ERRORS}, summary="分类建议、风险提示与查重")
 def suggest(request, payload: SuggestIn):
     """登记时调用：建议的投诉类别和责任部门（置信度不足时不给建议，只列出候选）、风险提示、
     可能重复的投诉（同一电话或证件号码，或内容相近）。"""
     _staff(request)
+    if not request.user.has_role("receiver", "officer"):  # as for registering, on the API and web
+        raise Forbidden("只有接待员或投诉专员可以在登记时获取分类建议和查重结果")
     if active_process(payload.process) is None:
         raise Invalid(f"流程「{payload.process}」未安装", {"fields": {"process": ["未安装的流程"]}})
     r = selectors.rank(payload.process, payload.text)
@@ -145,8 +159,11 @@ def suggest(request, payload: SuggestIn):
         "risk_flags": [f.__dict__ for f in selectors.risk_flags(payload.text)],
         "duplicates": [
             _duplicate(d)
-            for d in selectors.find_duplicates(
-                payload.process, payload.text, payload.phone, payload.id_number
+            for d in _visible(
+                request,
+                selectors.find_duplicates(
+                    payload.process, payload.text, payload.phone, payload.id_number
+                ),
             )
         ],
         "repeat_count": selectors.repeat_count(payload.phone, payload.id_number),
@@ -160,8 +177,8 @@ def suggest(request, payload: SuggestIn):
 )
 def duplicates(request, complaint_id: int):
     """同一投诉人（电话、证件号码）在时间窗口内的其他投诉，以及内容相近的投诉。"""
-    complaint = complaint_for(request.user, complaint_id)
-    return [_duplicate(d) for d in selectors.duplicates_of(complaint)]
+    complaint = access.complaint(request, complaint_id)
+    return [_duplicate(d) for d in _visible(request, selectors.duplicates_of(complaint))]
 
 
 @router.get(
@@ -170,7 +187,7 @@ def duplicates(request, complaint_id: int):
     summary="关联与合并",
 )
 def links(request, complaint_id: int):
-    complaint = complaint_for(request.user, complaint_id)
+    complaint = access.complaint(request, complaint_id)
     return [v.__dict__ for v in selectors.links_of(complaint)]
 
 
@@ -181,8 +198,8 @@ def links(request, complaint_id: int):
 )
 def link(request, complaint_id: int, payload: LinkIn):
     """两件投诉涉及同一事项：互相关联，各自继续办理，双方各记一条事件。"""
-    complaint = complaint_for(request.user, complaint_id)
-    other = complaint_for(request.user, payload.other)
+    complaint = access.complaint(request, complaint_id)
+    other = access.complaint(request, payload.other)
     services.link(complaint, other, request.user, payload.note)
     return Status(201, [v.__dict__ for v in selectors.links_of(complaint)])
 
@@ -194,8 +211,8 @@ def link(request, complaint_id: int, payload: LinkIn):
 )
 def merge(request, complaint_id: int, payload: MergeIn):
     """重复投诉并入本件（主投诉）：两件的事件记录都保留，重复件标记为已合并并停止计时。"""
-    complaint = complaint_for(request.user, complaint_id)
-    duplicate = complaint_for(request.user, payload.duplicate)
+    complaint = access.complaint(request, complaint_id)
+    duplicate = access.complaint(request, payload.duplicate)
     services.merge(complaint, duplicate, request.user, payload.note)
     return Status(201, [v.__dict__ for v in selectors.links_of(complaint)])
 

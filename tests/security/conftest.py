@@ -1,0 +1,205 @@
+"""Fixtures for the security tests: one user per role, a case in department A (quality management)
+and one in department B (storage/transport), with the objects their URLs name (an attachment, a
+clock, an issued document), API tokens, and a complainant's portal session for case A."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from security_helpers import PNG
+
+# Roles a column of the authorisation matrix stands for, in the order the matrix rows list them.
+STAFF_ROLES = (
+    "receiver",
+    "officer",
+    "handler",
+    "dept_head",
+    "leader",
+    "verifier",
+    "auditor",
+    "admin",
+)
+
+
+@dataclass
+class World:
+    users: dict
+    tokens: dict  # column -> raw token
+    cases: dict  # "A", "B" (the two departments), "A2" (A's department), "R" (unassigned)
+    codes: dict  # "A", "B" -> access code
+    attachments: dict = field(default_factory=dict)
+    clocks: dict = field(default_factory=dict)
+    documents: dict = field(default_factory=dict)
+    saved_filter: object = None
+    report: object = None
+    template: object = None
+
+    def web_client(self, column: str, *, enforce_csrf_checks: bool = False) -> Client:
+        """A logged-in client for a staff role, the complainant's portal session (granted case A),
+        or an anonymous one. A client that enforces CSRF checks holds a CSRF cookie, whose secret
+        is in `client.csrf_secret` for the forms that should pass."""
+        client = Client(enforce_csrf_checks=enforce_csrf_checks)
+        client.csrf_secret = ""
+        if enforce_csrf_checks:
+            from django.conf import settings
+            from django.middleware.csrf import _get_new_csrf_string
+
+            client.csrf_secret = _get_new_csrf_string()
+            client.cookies[settings.CSRF_COOKIE_NAME] = client.csrf_secret
+        if column in self.users:
+            client.force_login(self.users[column])
+        elif column == "complainant":
+            a = self.cases["A"]
+            form = {"number": a.tracking_number, "secret": self.codes["A"]}
+            if client.csrf_secret:
+                form["csrfmiddlewaretoken"] = client.csrf_secret
+            r = client.post("/track/", form)
+            assert r.status_code == 302, r.content.decode()[:500]
+        else:
+            assert column == "anonymous", column
+        return client
+
+
+@pytest.fixture
+def staff_roles():
+    return STAFF_ROLES
+
+
+@pytest.fixture
+def world(generic, settings, tmp_path):
+    from tousu.accounts.models import Department
+    from tousu.accounts.services import create_token, create_user
+    from tousu.cases.attachments import add_attachment
+    from tousu.cases.engine import apply_action
+    from tousu.cases.services import register_complaint
+    from tousu.documents.models import DocumentTemplate
+    from tousu.documents.services import ensure_pdf, issue_on_demand, seed_templates
+    from tousu.reports.models import Report
+    from tousu.web.models import SavedFilter
+
+    quality = Department.objects.get(code="quality_management")
+    transport = Department.objects.get(code="storage_transport")
+    specs = {
+        "receiver": (["receiver"], None),
+        "officer": (["officer"], None),
+        "handler": (["handler"], quality),
+        "dept_head": (["dept_head"], quality),
+        "leader": (["leader"], None),
+        "verifier": (["verifier"], None),
+        "auditor": (["auditor"], None),
+        "admin": (["admin"], None),
+    }
+    users = {}
+    for name, (roles, dept) in specs.items():
+        # `tousu createuser --role admin` makes a superuser: the matrix tests that account.
+        users[name], _ = create_user(
+            name,
+            roles=roles,
+            department=dept,
+            password=f"pw-{name}-123",
+            is_superuser="admin" in roles,
+        )
+
+    def make(category: str, content: str):
+        complaint, code = register_complaint(
+            process=generic,
+            user=users["receiver"],
+            channel="phone",
+            content=content,
+            parties=[{"role": "complainant", "name": "张三", "phone": "13812345678"}],
+        )
+        for action, data in (("judge_valid", {}), ("assign_department", {"category": category})):
+            complaint, _ = apply_action(
+                complaint, users["officer"], action, data=data, version=complaint.version
+            )
+        return complaint, code
+
+    a, code_a = make("quality", "产品质量有问题，要求退货")
+    b, code_b = make("transport", "运输途中包装破损，货物摔坏")
+    a2, _ = make("quality", "同一批次产品又出现质量问题")
+    assert a.department_id == quality.pk and b.department_id == transport.pk
+    # Case A waits for the complainant's material, so the portal has something they may do.
+    a, _ = apply_action(
+        a,
+        users["handler"],
+        "request_material",
+        data={"materials": "请提供购买凭证"},
+        version=a.version,
+    )
+    # Case R is valid and not yet assigned: what bulk assignment acts on.
+    r, _ = register_complaint(
+        process=generic,
+        user=users["receiver"],
+        channel="phone",
+        content="服务态度差，待分派",
+        parties=[{"role": "complainant", "name": "赵六", "phone": "13600001111"}],
+    )
+    r, _ = apply_action(r, users["officer"], "judge_valid", data={}, version=r.version)
+
+    w = World(
+        users=users,
+        tokens={},
+        cases={"A": a, "B": b, "A2": a2, "R": r},
+        codes={"A": code_a, "B": code_b},
+    )
+    for key, case in (("A", a), ("B", b)):
+        w.attachments[key] = add_attachment(
+            case, name="照片.png", content=PNG, user=users["officer"], is_public=True
+        )
+        w.clocks[key] = case.clocks.order_by("pk").first()
+        assert w.clocks[key] is not None, "the generic flow starts a clock at registration"
+        doc = issue_on_demand(case, "acceptance_receipt", users["officer"], "授权测试")
+        ensure_pdf(doc)  # printed once here, not once per request
+        w.documents[key] = doc
+        case.refresh_from_db()
+
+    w.saved_filter = SavedFilter.objects.create(user=users["officer"], name="本周", query="q=x")
+    reports = settings.DATA_DIR / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "security-test.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    w.report = Report.objects.create(
+        period="2026-01",
+        period_label="2026年1月",
+        format="pdf",
+        status=Report.DONE,
+        file="security-test.pdf",
+        size=15,
+    )
+    seed_templates()
+    w.template = DocumentTemplate.objects.order_by("pk").first()
+    assert w.template is not None
+
+    for name, user in users.items():
+        _, w.tokens[name] = create_token(user, name=f"矩阵 {name}")
+    _, w.tokens["officer_scoped_A"] = create_token(
+        users["officer"], name="限定质量管理部", departments=["quality_management"]
+    )
+    return w
+
+
+# --- the browser test (test_csp_browser.py) ------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def pytest_collection_modifyitems(config, items):
+    import os
+    import shutil
+
+    if shutil.which(CHROMIUM):
+        return
+    if os.environ.get("TOUSU_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"TOUSU_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
+    skip = pytest.mark.skip(reason=f"{CHROMIUM} not installed")
+    for item in items:
+        if "browser" in item.keywords and "security" in str(item.fspath):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Debian's Chromium; Playwright's own browser download is not available offline.
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": args}
