@@ -94,3 +94,26 @@ def test_case_page_shows_the_diagram_with_the_path_taken(staff, register, act):
     assert 'class="flow-diagram"' in page
     assert 'data-state="classifying"' in page and "state current visited" in page
     assert 'class="edge taken" data-from="registered" data-to="classifying"' in page
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"]
+)
+def test_next_after_an_action_stays_on_the_site(staff, register, act, target):
+    c = register()
+    r = client_for("officer").post(
+        f"/staff/cases/{c.pk}/actions/judge_valid/",
+        {"version": 1, "judge_valid-reason": "成立", "next": target},
+    )
+    assert r.status_code == 302 and r["Location"] == f"/staff/cases/{c.pk}/"
+    cases = [act(register("分派"), "officer", "judge_valid")]
+    r = client_for("officer").post(
+        "/staff/cases/bulk-assign/",
+        {"ids": [x.pk for x in cases], "department": "quality_management", "next": target},
+    )
+    assert r.status_code == 302 and r["Location"] == "/staff/cases/"
+    r = client_for("officer").post(
+        "/staff/cases/bulk-assign/",
+        {"ids": [x.pk for x in cases], "department": "quality_management", "next": "/staff/?q=1"},
+    )
+    assert r["Location"] == "/staff/?q=1"  # a page of this site is still honoured
