@@ -124,9 +124,9 @@ def test_serve_starts_a_real_server(tmp_path):
         server.wait(timeout=10)
 
 
-def _worker_children(master_pid: int) -> list[int]:
+def _children(parent: int, pattern: str) -> list[int]:
     out = subprocess.run(
-        ["pgrep", "-P", str(master_pid), "-f", "tousu.cli worker"], capture_output=True, text=True
+        ["pgrep", "-P", str(parent), "-f", pattern], capture_output=True, text=True
     )
     return [int(p) for p in out.stdout.split()]
 
@@ -142,25 +142,36 @@ def test_serve_with_worker_restarts_a_killed_worker(tmp_path):
         [TOUSU, "serve", "--port", str(port), "--workers", "1", "--with-worker"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(tmp_path / "serve.log").open("wb"),  # a file, not a pipe nobody reads (it fills)
     )
 
-    def wait_for_worker(not_pid=None) -> int:
-        for _ in range(900):  # generous: a worker's start-up takes seconds on a loaded CI box
-            pids = [p for p in _worker_children(server.pid) if p != not_pid]
+    def wait_for(parent: int, pattern: str, not_pid=None) -> int:
+        for _ in range(900):  # generous: a start-up takes seconds on a loaded CI box
+            pids = [p for p in _children(parent, pattern) if p != not_pid]
             if pids:
                 return pids[0]
             time.sleep(0.1)
-        pytest.fail("no worker process under the server")
+        log = (tmp_path / "serve.log").read_text(errors="replace")[-3000:]
+        pytest.fail(f"no {pattern!r} process under {parent}; the server's log ends:\n{log}")
 
     try:
-        first = wait_for_worker()
+        supervisor = wait_for(server.pid, "tousu.cli worker --keep-running")
+        first = wait_for(supervisor, "tousu.cli worker$")
         os.kill(first, 9)
-        second = wait_for_worker(not_pid=first)
+        second = wait_for(supervisor, "tousu.cli worker$", not_pid=first)
         assert second != first
+        assert "后台任务进程退出" in (tmp_path / "serve.log").read_text()
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=30)
     # The server stopping stops its worker too: nothing is left running.
-    time.sleep(0.5)
-    assert subprocess.run(["kill", "-0", str(second)], capture_output=True).returncode != 0
+    for _ in range(100):
+        alive = [
+            p
+            for p in (supervisor, second)
+            if subprocess.run(["kill", "-0", str(p)]).returncode == 0
+        ]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive

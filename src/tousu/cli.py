@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import subprocess
 import sys
+import time
 from datetime import date, datetime
 
 
@@ -48,15 +50,21 @@ def cmd_serve(args) -> int:
         def load(self):
             return application
 
+    supervisor = None
     if args.with_worker:
-        supervisor = WorkerSupervisor()
-        Server.load_config = _with_hooks(
-            Server.load_config,
-            when_ready=lambda server: supervisor.start(),
-            on_exit=lambda server: supervisor.stop(),
+        # A separate process that keeps the worker running, started before gunicorn forks anything:
+        # a thread in the master spawning processes would race gunicorn's forks (a forked web worker
+        # inherits the pipe Popen waits on, and Popen never returns).
+        supervisor = subprocess.Popen(
+            [sys.executable, "-m", "tousu.cli", "worker", "--keep-running"]
         )
+        Server.load_config = _with_hooks(Server.load_config, on_exit=lambda s: _stop(supervisor))
     print(f"投诉系统运行于 http://{args.host}:{args.port}/ （Ctrl+C 停止）", flush=True)
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        if supervisor:
+            _stop(supervisor)
     return 0
 
 
@@ -69,48 +77,41 @@ def _with_hooks(load_config, **hooks):
     return load
 
 
-class WorkerSupervisor:
-    """`tousu serve --with-worker`: the gunicorn master also keeps one `tousu worker` running, and
-    starts it again when it dies (as systemd would), so a single command runs everything the
-    deadlines need. Production may run the worker as its own service instead."""
+def _stop(process) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
-    RESTART_DELAY = 1.0
 
-    def __init__(self):
-        import threading
+def keep_worker_running(restart_delay: float = 1.0) -> int:
+    """`tousu worker --keep-running` (what `serve --with-worker` starts): runs `tousu worker` and
+    starts it again when it dies, as systemd's Restart=always would; SIGTERM stops both."""
+    import signal
 
-        self._stopping = threading.Event()
-        self._process = None
-        self.starts = 0
+    stopping = False
+    child = None
 
-    def start(self) -> None:
-        import threading
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+        if child and child.poll() is None:
+            child.terminate()
 
-        threading.Thread(target=self._keep_running, name="tousu-worker", daemon=True).start()
-
-    def _keep_running(self) -> None:
-        import subprocess
-
-        while not self._stopping.is_set():
-            self._process = subprocess.Popen([sys.executable, "-m", "tousu.cli", "worker"])
-            self.starts += 1
-            # Polled, not wait()ed: gunicorn's SIGCHLD handler may reap the child first.
-            while (code := self._process.poll()) is None and not self._stopping.wait(0.5):
-                pass
-            if self._stopping.is_set():
-                return
-            print(f"tousu: 后台任务进程退出（{code}），{self.RESTART_DELAY:g} 秒后重启", file=sys.stderr)
-            self._stopping.wait(self.RESTART_DELAY)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        process = self._process
-        if process and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except Exception:
-                process.kill()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        child = subprocess.Popen([sys.executable, "-m", "tousu.cli", "worker"])
+        code = child.wait()
+        if stopping:
+            break
+        print(f"tousu: 后台任务进程退出（{code}），{restart_delay:g} 秒后重启", file=sys.stderr)
+        time.sleep(restart_delay)
+    if child:
+        _stop(child)
+    return 0
 
 
 def cmd_migrate(args) -> int:
@@ -303,6 +304,8 @@ def cmd_token(args) -> int:
 
 
 def cmd_worker(args) -> int:
+    if args.keep_running:
+        return keep_worker_running()
     _django()
     from tousu.clocks.worker import run
 
@@ -507,6 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("worker", help="后台任务：时限预警与超时、通知")
     s.add_argument("--once", action="store_true", help="扫描一次后退出")
     s.add_argument("--interval", type=float, default=30.0, help="扫描间隔（秒）")
+    s.add_argument("--keep-running", action="store_true", help="看护：后台任务进程退出后自动重启")
     s.set_defaults(func=cmd_worker)
 
     s = sub.add_parser("workdays", help="工作日计算")
