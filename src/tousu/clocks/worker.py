@@ -5,7 +5,7 @@ import signal
 import time
 import uuid
 
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from .services import sweep
 
@@ -60,12 +60,19 @@ def run(*, once: bool = False, interval: float = 30.0) -> int:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
     while True:
-        close_old_connections()
-        result = sweep()
-        if result.warned or result.breached:
-            print(f"预警 {result.warned} 项，超时 {result.breached} 项", flush=True)
-        _periodic()
-        _run_queued_tasks()
+        try:
+            close_old_connections()
+            result = sweep()
+            if result.warned or result.breached:
+                print(f"预警 {result.warned} 项，超时 {result.breached} 项", flush=True)
+            _periodic()
+            _run_queued_tasks()
+        except DatabaseError:
+            # The database restarted or is briefly unreachable: a loop worker waits and sweeps again
+            # (each warning and breach is still issued once: the sweep's transactions rolled back).
+            if once:
+                raise
+            log.warning("database unavailable; the worker retries in %s s", interval, exc_info=True)
         if once or stopping:
             return 0
         deadline = time.monotonic() + interval

@@ -14,6 +14,7 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.db import DatabaseError
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
@@ -27,6 +28,7 @@ from tousu.accounts.models import Organisation
 from tousu.cases.errors import CaseError, Conflict, Invalid
 from tousu.cases.forms import form_class
 from tousu.cases.models import Attachment, Complaint
+from tousu.db import storage
 from tousu.processes.selectors import active_process
 
 from . import guard, selectors, services
@@ -238,6 +240,14 @@ def submit(request):
         )
     except CaseError as exc:
         return _render_submit(request, process, form, error=exc.message, status=400)
+    except DatabaseError as exc:
+        if not storage.is_storage_full(exc):
+            raise
+        # Nothing was saved (one transaction); the form keeps what was typed and the same token, so
+        # sending it again later registers it once.
+        response = _render_submit(request, process, form, error=storage.FULL_MESSAGE, status=503)
+        response["Retry-After"] = str(storage.RETRY_AFTER_SECONDS)
+        return response
     if not receipt.replayed:
         guard.hit("submit", address)
     return _receipt_redirect(request, receipt)
