@@ -1,8 +1,10 @@
 """Analytics at scale: generate N cases (default 1,000,000), then measure the dashboard's server
 time (the view called in-process: SQL, Python, SVG charts and the template; p50/p95 over repeated
-requests, cache cleared before each "cold" request), a quarterly report (PDF and xlsx), a month's
-export, and what keeping the statistics facts costs each registration. On SQLite, and on
-PostgreSQL when reachable.
+requests, cache cleared before each "cold" request) for every kind of period the dashboard offers
+(a month, a quarter, a year, the running month, a date range across months) with and without a
+department filter, a quarterly report (PDF and xlsx), a month's export, and what keeping the
+statistics facts and their monthly rollups costs each registration. On SQLite, and on PostgreSQL
+when reachable.
 
     .venv/bin/python bench/analytics.py [--cases 1000000] [--template hospital] [--years 3]
         [--requests 20] [--keep DIR] [--postgres URL | --no-postgres] [--no-sqlite]
@@ -45,6 +47,7 @@ def child(args) -> None:
     from django.core.cache import cache
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import Count
     from django.test import Client
 
     from tousu.accounts.models import Department, User
@@ -95,52 +98,79 @@ def child(args) -> None:
         "year": "2025",
         "this month (running)": month_of(date(2026, 11, 27)).key,
     }
-    dept = Department.objects.order_by("pk").first()
+    # The department with the most cases, and one of its categories: the filters the page offers.
+    from tousu.reports.models import CaseFact
+
+    top = (
+        CaseFact.objects.values("department_id")
+        .exclude(department_id=None)
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .first()
+    )
+    dept = Department.objects.get(pk=top["department_id"])
+    cat = (
+        CaseFact.objects.filter(department_id=dept.pk)
+        .exclude(category_id=None)
+        .values_list("category_id", flat=True)
+        .first()
+    )
+    views = [  # (label, period, extra query string)
+        *((label, key, "") for label, key in periods.items()),
+        ("year, one department", "2025", f"department={dept.pk}"),
+        ("quarter, one department", periods["quarter"], f"department={dept.pk}"),
+        ("year, one category", "2025", f"category={cat}"),
+        ("year, template", "2025", f"template={args.template}"),
+        ("date range 2025-01-15..2026-01-14", "2025-01-15..2026-01-14", ""),
+        ("date range, one department", "2025-01-15..2026-01-14", f"department={dept.pk}"),
+    ]
     from tousu.reports.models import Snapshot
 
     Snapshot.objects.all().delete()  # first: everything computed at request time
     timings = {}
     from tousu.reports.periods import parse
 
-    for label, key in periods.items():
+    def filters_of(key: str, extra: str) -> selectors.Filters:
+        kw = dict(part.split("=", 1) for part in extra.split("&") if part)
+        return selectors.make_filters(
+            parse(key),
+            department_id=int(kw["department"]) if "department" in kw else None,
+            category_id=int(kw["category"]) if "category" in kw else None,
+            template=kw.get("template", ""),
+        )
+
+    for label, key, extra in views:
+        url = f"/staff/reports/?period={key}" + (f"&{extra}" if extra else "")
         rows = None
         cold, warm, sel = [], [], []
-        client.get(f"/staff/reports/?period={key}")  # a running server is warm: not counted
+        client.get(url)  # a running server is warm: not counted
         for _ in range(args.requests):
             cache.clear()
             t = time.perf_counter()
-            resp = client.get(f"/staff/reports/?period={key}")
+            resp = client.get(url)
             cold.append(time.perf_counter() - t)
             assert resp.status_code == 200, resp.status_code
-        for _ in range(args.requests):
+        for _ in range(max(3, args.requests // 4)):
             t = time.perf_counter()
-            client.get(f"/staff/reports/?period={key}")
+            client.get(url)
             warm.append(time.perf_counter() - t)
         for _ in range(max(3, args.requests // 4)):
             t = time.perf_counter()
-            data = selectors.dashboard(selectors.make_filters(parse(key)), use_cache=False)
+            data = selectors.dashboard(filters_of(key, extra), use_cache=False)
             sel.append(time.perf_counter() - t)
             rows = data["k"]["received"]
         timings[label] = {
             "period": key,
+            "filter": extra,
             "cases in period": rows,
             "page cold p50": round(statistics.median(cold), 3),
             "page cold p95": round(p95(cold), 3),
+            "page cold max": round(max(cold), 3),
             "page cached p95": round(p95(warm), 4),
             "figures only p50": round(statistics.median(sel), 3),
         }
-    # One filtered view: a department, the last quarter.
-    filtered = []
-    for _ in range(args.requests):
-        cache.clear()
-        t = time.perf_counter()
-        client.get(f"/staff/reports/?period={periods['quarter']}&department={dept.pk}")
-        filtered.append(time.perf_counter() - t)
-    timings[f"quarter, one department ({dept.name})"] = {
-        "page cold p50": round(statistics.median(filtered), 3),
-        "page cold p95": round(p95(filtered), 3),
-    }
     out["dashboard"] = timings
+    out["department"] = dept.name
 
     # Then as with the worker running: organisation-wide standard periods from its snapshots.
     t = time.perf_counter()
@@ -195,6 +225,20 @@ def child(args) -> None:
 
     # What the statistics receivers add to a registration and to an action.
     out["fact upkeep"] = upkeep(args.template)
+
+    # The rollups: their size, a full rebuild from the facts, and whether they agree with them.
+    from django.db import transaction
+
+    from tousu.reports import rollup
+
+    t = time.perf_counter()
+    with transaction.atomic():
+        rollup.rebuild()
+    out["rollups"] = {
+        "rows": {tbl.model.__name__: tbl.model.objects.count() for tbl in rollup.TABLES},
+        "full rebuild s": round(time.perf_counter() - t, 1),
+        "agree with the facts": rollup.differences_from_facts() == {},
+    }
     print(json.dumps(out, ensure_ascii=False))
 
 
@@ -206,7 +250,7 @@ def upkeep(template: str) -> dict:
     from tousu.cases.services import register_complaint
     from tousu.cases.signals import action_applied, complaint_registered
     from tousu.processes.selectors import active_process
-    from tousu.reports import facts
+    from tousu.reports import facts, rollup
 
     process = active_process(template)
     user = User.objects.filter(roles__code="officer").first() or User.objects.get(
@@ -235,16 +279,33 @@ def upkeep(template: str) -> dict:
         return statistics.median(reg) * 1000, (statistics.median(act) * 1000 if act else 0)
 
     run(20)  # warm up
-    with_facts = run(200)
-    complaint_registered.disconnect(dispatch_uid="reports.facts.registered")
-    action_applied.disconnect(dispatch_uid="reports.facts.action")
-    without = run(200)
-    facts.connect()
+    # Interleaved rounds (the machine is shared: load changes over a minute).
+    with_rollups, facts_only, without = [], [], []
+    apply = rollup.apply
+    for _ in range(3):
+        with_rollups.append(run(70))
+        rollup.apply = lambda cursor, changes: None
+        facts_only.append(run(70))
+        rollup.apply = apply
+        complaint_registered.disconnect(dispatch_uid="reports.facts.registered")
+        action_applied.disconnect(dispatch_uid="reports.facts.action")
+        without.append(run(70))
+        facts.connect()
+
+    def ms(runs, i):
+        return round(statistics.median(r[i] for r in runs), 2)
+
+    name = action.name if action else "-"
     return {
-        "registration ms (with facts / without)": [round(with_facts[0], 2), round(without[0], 2)],
-        f"action {action.name if action else '-'} ms (with / without)": [
-            round(with_facts[1], 2),
-            round(without[1], 2),
+        "registration ms (facts+rollups / facts only / no statistics)": [
+            ms(with_rollups, 0),
+            ms(facts_only, 0),
+            ms(without, 0),
+        ],
+        f"action {name} ms (facts+rollups / facts only / no statistics)": [
+            ms(with_rollups, 1),
+            ms(facts_only, 1),
+            ms(without, 1),
         ],
     }
 
@@ -276,11 +337,13 @@ def show(name: str, r: dict) -> None:
             f"  generate: {g['cases']:,} cases, {g['events']:,} events in {g['seconds']:,} s "
             f"({g['per_second']:,} cases/s, {g['processes']} processes)"
         )
-    print("  dashboard computed at request time (server time, seconds):")
+    print(f"  dashboard computed at request time (server time, seconds; department: "
+          f"{r.get('department', '-')}):")  # fmt: skip
     for label, t in r["dashboard"].items():
         extra = f", {t['cases in period']:,} cases" if "cases in period" in t else ""
-        print(f"    {label}{extra}: " + ", ".join(f"{k} {v}" for k, v in t.items()
-                                                 if k not in ("period", "cases in period")))  # fmt: skip
+        print(f"    {label} [{t.get('period', '')}]{extra}: "
+              + ", ".join(f"{k} {v}" for k, v in t.items()
+                          if k not in ("period", "filter", "cases in period")))  # fmt: skip
     snap = r.get("dashboard with worker snapshots", {})
     if snap:
         print(f"  dashboard from the worker's snapshots (refresh of 6 periods: "
@@ -298,6 +361,10 @@ def show(name: str, r: dict) -> None:
         )
     for k, v in r["fact upkeep"].items():
         print(f"  {k}: {v}")
+    if "rollups" in r:
+        ro = r["rollups"]
+        print(f"  rollups: {ro['rows']}, full rebuild {ro['full rebuild s']} s, "
+              f"agree with the facts: {ro['agree with the facts']}")  # fmt: skip
 
 
 def main() -> None:
@@ -322,10 +389,13 @@ def main() -> None:
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tousu-analytics-"))
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["PYTHONPATH"] = str(ROOT / "src")
+    results: dict[str, dict | None] = {}
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; data in {base}")
     if not args.no_sqlite:
         (base / "sqlite").mkdir(parents=True, exist_ok=True)
-        run_backend("SQLite", {**env, "TOUSU_DATA_DIR": str(base / "sqlite")}, args)
+        results["SQLite"] = run_backend(
+            "SQLite", {**env, "TOUSU_DATA_DIR": str(base / "sqlite")}, args
+        )
     if not args.no_postgres:
         try:
             import psycopg
@@ -342,11 +412,31 @@ def main() -> None:
             print(f"\n[PostgreSQL] not reachable ({exc.__class__.__name__}); skipped")
         else:
             (base / "pg").mkdir(parents=True, exist_ok=True)
-            run_backend(
+            results["PostgreSQL"] = run_backend(
                 "PostgreSQL",
                 {**env, "TOUSU_DATA_DIR": str(base / "pg"), "DATABASE_URL": args.postgres},
                 args,
             )
+
+    summary(results)
+
+
+def summary(results: dict) -> None:
+    """The dashboard's cold server time per view, the backends side by side."""
+    done = {name: r for name, r in results.items() if r}
+    if not done:
+        return
+    names = list(done)
+    print("\ndashboard, cold (computed on request), p50 / p95 seconds, target p95: SQLite < 1, "
+          "PostgreSQL < 0.5")  # fmt: skip
+    print(f"  {'view':44}" + "".join(f"{n:>22}" for n in names))
+    labels = list(next(iter(done.values()))["dashboard"])
+    for label in labels:
+        cells = []
+        for n in names:
+            t = done[n]["dashboard"].get(label)
+            cells.append(f"{t['page cold p50']:.3f} / {t['page cold p95']:.3f}" if t else "-")
+        print(f"  {label:44}" + "".join(f"{c:>22}" for c in cells))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ def cmd_report(args) -> int:
 
         started = time.perf_counter()
         n = rebuild(progress=lambda done: print(f"\r已重算 {done:,} 件", end="", flush=True))
-        print(f"\r已重算 {n:,} 件投诉的统计数据，用时 {time.perf_counter() - started:.1f} 秒")
+        print(
+            f"\r已重算 {n:,} 件投诉的统计数据及月度汇总，用时 {time.perf_counter() - started:.1f} 秒"
+        )
         return 0
     if args.schedule:
         setup_django()
@@ -115,7 +117,9 @@ def register(subparsers) -> None:
     s.add_argument(
         "--schedule", action="store_true", help="生成已结束的上月、上季度定期报告（排队）"
     )
-    s.add_argument("--rebuild-facts", action="store_true", help="从投诉数据重算统计数据")
+    s.add_argument(
+        "--rebuild-facts", action="store_true", help="从投诉数据重算统计数据及其月度汇总"
+    )
     s.set_defaults(func=cmd_report)
 
     s = subparsers.add_parser("demo", help="演示与测量数据")

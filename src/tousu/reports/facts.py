@@ -3,7 +3,8 @@
 `case_values` turns one case's source rows (the case, its parties, its events, its clocks) into its
 fact row; the signal receivers, `rebuild` and the data generator all go through it, so the three
 cannot disagree. The receivers run inside the transaction that wrote the case (signals.py), so a
-fact commits or rolls back with the change it reflects.
+fact commits or rolls back with the change it reflects; so do the monthly rollups (rollup.py), which
+get the difference between the case's rows before and after.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db import connection, transaction
 
 from tousu.workdays import SHANGHAI
 
+from . import rollup
 from .models import NO_VERDICT, CaseFact, ClockFact
 from .rules import (
     COLLECTIVE_FIELD,
@@ -184,6 +186,14 @@ def _sql() -> dict[str, str]:
             "insert_fact": f"INSERT INTO {fact} ({', '.join(qn(c) for c in FACT_COLUMNS)}) "
             f"VALUES ({', '.join(['%s'] * len(FACT_COLUMNS))})",
             "update_fact": f"UPDATE {fact} SET {sets} WHERE complaint_id = %s",
+            "old_fact": f"SELECT {', '.join(qn(c) for c in rollup.FACT_COLUMNS)} FROM {fact} "
+            "WHERE complaint_id = %s",
+            "old_clocks": f"SELECT {', '.join(qn(c) for c in rollup.CLOCK_COLUMNS)} FROM {clock} "
+            "WHERE complaint_id = %s",
+            "delete_clocks_returning": f"DELETE FROM {clock} WHERE complaint_id = %s RETURNING "
+            + ", ".join(qn(c) for c in rollup.CLOCK_COLUMNS),
+            "old_clock": f"SELECT {', '.join(qn(c) for c in rollup.CLOCK_COLUMNS)} FROM {clock} "
+            "WHERE clock_id = %s",
             "insert_clocks": f"INSERT INTO {clock} ({', '.join(qn(c) for c in CLOCK_COLUMNS)}) "
             f"VALUES ({', '.join(['%s'] * len(CLOCK_COLUMNS))})",
             "delete_clocks": f"DELETE FROM {clock} WHERE complaint_id = %s",
@@ -231,8 +241,22 @@ def _is_repeat(cursor, key: str, received_day: int, complaint_id: int) -> bool:
     return cursor.fetchone() is not None
 
 
+def _old_clocks(cursor, pk: int) -> list[dict]:
+    """Delete the case's clock facts, returning them (for the rollups' difference)."""
+    sql = _sql()
+    if connection.features.can_return_columns_from_insert:  # DELETE … RETURNING as well
+        cursor.execute(sql["delete_clocks_returning"], [pk])
+        rows = cursor.fetchall()
+    else:
+        cursor.execute(sql["old_clocks"], [pk])
+        rows = cursor.fetchall()
+        cursor.execute(sql["delete_clocks"], [pk])
+    return [dict(zip(rollup.CLOCK_COLUMNS, r, strict=True)) for r in rows]
+
+
 def refresh(complaint, *, events=None, parties=None, clocks=None, new: bool = False) -> None:
-    """Recompute one case's facts from its rows; the case object carries its current state."""
+    """Recompute one case's facts from its rows; the case object carries its current state. The
+    monthly rollups get the difference between the case's old and new contribution."""
     from tousu.clocks.services import calendar
 
     pk = complaint.pk
@@ -261,18 +285,24 @@ def refresh(complaint, *, events=None, parties=None, clocks=None, new: bool = Fa
             parties=parties,
             events=events,
         )
+        before: list[tuple] = []
+        old = None
         if not new:
-            # The repeat flag is decided once, at registration: later cases never change it.
-            params = [values[c] for c in FACT_COLUMNS[1:] if c != "repeat"]
-            cursor.execute(sql["update_fact"], [*params, pk])
-            new = cursor.rowcount == 0
-            cursor.execute(sql["delete_clocks"], [pk])
-        if new:
-            repeat = _is_repeat(cursor, values["complainant_key"], values["received_day"], pk)
-            cursor.execute(
-                sql["insert_fact"],
-                [pk] + [repeat if c == "repeat" else values[c] for c in FACT_COLUMNS[1:]],
+            cursor.execute(sql["old_fact"], [pk])
+            row = cursor.fetchone()
+            if row is not None:
+                old = dict(zip(rollup.FACT_COLUMNS, row, strict=True))
+                before += rollup.case_rows(old)
+                # The repeat flag is decided once, at registration: later cases never change it.
+                params = [values[c] for c in FACT_COLUMNS[1:] if c != "repeat"]
+                cursor.execute(sql["update_fact"], [*params, pk])
+                values["repeat"] = old["repeat"]
+            before += [rollup.clock_row(c) for c in _old_clocks(cursor, pk)]
+        if old is None:
+            values["repeat"] = _is_repeat(
+                cursor, values["complainant_key"], values["received_day"], pk
             )
+            cursor.execute(sql["insert_fact"], [pk] + [values[c] for c in FACT_COLUMNS[1:]])
         rows = clock_values(values, clocks)
         if rows:
             cursor.executemany(
@@ -282,16 +312,28 @@ def refresh(complaint, *, events=None, parties=None, clocks=None, new: bool = Fa
                     for r in rows
                 ],
             )
+        after = rollup.case_rows(values) + [rollup.clock_row(r) for r in rows]
+        rollup.apply(cursor, rollup.difference(before, after))
 
 
 def refresh_clock(clock) -> None:
-    """A clock saved outside an action (an extension): its due time and state in the facts."""
-    ClockFact.objects.filter(clock_id=clock.pk).update(
-        due_at=clock.due_at,
-        state=CLOCK_STATES.get(clock.state, ClockFact.RUNNING),
-        late=clock.breached_at is not None
-        or bool(clock.stopped_at and clock.stopped_at > clock.due_at),
+    """A clock saved outside an action (an extension): its due time and state in the facts, and
+    the change of its state in the rollups."""
+    state = CLOCK_STATES.get(clock.state, ClockFact.RUNNING)
+    late = clock.breached_at is not None or bool(
+        clock.stopped_at and clock.stopped_at > clock.due_at
     )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_sql()["old_clock"], [clock.pk])
+        row = cursor.fetchone()
+        if row is None:
+            return
+        old = dict(zip(rollup.CLOCK_COLUMNS, row, strict=True))
+        ClockFact.objects.filter(clock_id=clock.pk).update(
+            due_at=clock.due_at, state=state, late=late
+        )
+        new = {**old, "state": state, "late": late}
+        rollup.apply(cursor, rollup.difference([rollup.clock_row(old)], [rollup.clock_row(new)]))
 
 
 # --- receivers ----------------------------------------------------------------------------------
@@ -419,18 +461,21 @@ def rebuild(*, batch: int = 2000, progress=None) -> int:
             last = hi
             if progress:
                 progress(done)
-        mark_repeats()
+        mark_repeats(rollups=False)
+        rollup.rebuild()
     return done
 
 
-def mark_repeats(since_day: int | None = None) -> int:
+def mark_repeats(since_day: int | None = None, *, rollups: bool = True) -> int:
     """Set the repeat flag from the whole history: a case whose complainant had another case in the
-    previous REPEAT_WINDOW_DAYS days (or earlier the same day). Returns the number of repeat cases."""
+    previous REPEAT_WINDOW_DAYS days (or earlier the same day). Returns the number of repeat cases.
+    The monthly rollups of the months with a changed flag are recomputed (unless `rollups` is
+    false: the caller rebuilds them)."""
     qs = CaseFact.objects.exclude(complainant_key="").order_by(
         "complainant_key", "received_day", "complaint_id"
     )
     previous_key, previous_day = None, None
-    flags: list[tuple[int, bool, bool]] = []
+    flags: list[tuple[int, int, bool, bool]] = []
     for pk, key, day, repeat in qs.values_list(
         "complaint_id", "complainant_key", "received_day", "repeat"
     ).iterator(chunk_size=20000):
@@ -439,11 +484,13 @@ def mark_repeats(since_day: int | None = None) -> int:
             and (int_day(day) - int_day(previous_day)).days <= REPEAT_WINDOW_DAYS
         )
         if since_day is None or day >= since_day:
-            flags.append((pk, is_repeat, repeat))
+            flags.append((pk, day, is_repeat, repeat))
         previous_key, previous_day = key, day
-    changed = [(pk, new) for pk, new, old in flags if new != old]
+    changed = [(pk, day, new) for pk, day, new, old in flags if new != old]
     for value in (True, False):
-        ids = [pk for pk, new in changed if new is value]
+        ids = [pk for pk, _, new in changed if new is value]
         for i in range(0, len(ids), 900):
             CaseFact.objects.filter(complaint_id__in=ids[i : i + 900]).update(repeat=value)
-    return sum(1 for _, new, _ in flags if new)
+    if changed and rollups:
+        rollup.rebuild(since_day=min(day for _, day, _ in changed))
+    return sum(1 for _, _, new, _ in flags if new)

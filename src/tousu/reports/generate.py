@@ -63,7 +63,7 @@ from tousu.processes.definition import ActionDef, ClockDef, FieldDef, ProcessDef
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.workdays import SHANGHAI
 
-from . import facts
+from . import facts, rollup
 from .models import CaseFact, ClockFact
 from .rules import RESPONDENT_FIELDS, Rules, rules_for
 
@@ -1511,7 +1511,8 @@ def generate(
             consume(pool.imap(_simulate, jobs))
     _CONTEXT.clear()
     with transaction.atomic():
-        facts.mark_repeats(since_day=first_day)
+        facts.mark_repeats(since_day=first_day, rollups=False)
+        rollup.rebuild(since_day=first_day)  # the facts were written directly: months regrouped
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # VACUUM marks the freshly written pages all-visible, so the statistics' covering
@@ -1519,6 +1520,8 @@ def generate(
             verb = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
             for model in MODELS.values():
                 cur.execute(f"{verb} {model._meta.db_table}")
+            for table in rollup.TABLES:
+                cur.execute(f"{verb} {table.name}")
         else:
             cur.execute("ANALYZE")
     result.seconds = time.perf_counter() - began

@@ -5,8 +5,11 @@ exactly one period and a report's tables add up: its volume, how many of them ar
 they took in working days, whether their clocks were kept, what the complainants said. The backlog is
 the exception: the cases still open at the end of the period (or now, for a running period).
 
-The SQL runs on the fact tables (models.py) with one covering index per query shape, grouped in the
-database; Python only merges a few thousand grouped rows and attaches labels.
+The whole months of a period are read from the monthly rollups of the facts (rollup.py: a year is
+twelve months of a few hundred rows each), the days around them (a date range's ends) and the trend's
+days from the fact tables (models.py) with one covering index per query shape, grouped in the
+database; Python only merges a few thousand grouped rows and attaches labels. What depends on the
+moment of reading (overdue clocks, the backlog) is read from the facts through small indexes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from operator import add
 
 from django.core.cache import cache
 from django.db import connection
@@ -24,6 +26,7 @@ from django.utils import timezone
 from tousu.accounts.models import Department
 from tousu.processes.models import Category, ProcessDefinition
 
+from . import rollup
 from .facts import day_int, int_day
 from .models import CaseFact, ClockFact
 from .periods import Period
@@ -170,7 +173,7 @@ FACT = CaseFact._meta.db_table
 CLOCKS = ClockFact._meta.db_table
 REPEAT = '"repeat"'  # a function name in PostgreSQL: quoted as a column
 
-# Indexes into the metric vectors of _department_metrics.
+# The per-case measures, in the order the department queries read them.
 METRICS = (
     "received",
     "closed",
@@ -187,59 +190,168 @@ METRICS = (
 )
 
 
-def _volume_cube(f: Filters, period: Period) -> list[tuple]:
-    """(day, process, department, category, channel, received, closed): the order of the covering
-    index, so the database groups while it reads."""
-    where, params = _where(f, period.start, period.end)
-    return _rows(
-        "SELECT received_day, process_id, department_id, category_id, channel, COUNT(*), "
-        f"COUNT(closed_day) FROM {FACT} WHERE {where} "
-        "GROUP BY received_day, process_id, department_id, category_id, channel",
-        params,
-    )
+# Reading a period: the whole months in it from the monthly rollups (rollup.py), the days before the
+# first and after the last whole month (a date range) from the facts. Each reader adds what it
+# reads to a Figures (below), so the two sources give one set of figures. Rollup rows whose cases
+# all moved elsewhere (reassigned, an outcome recorded) stay at zero and are left out (HAVING).
 
 
-def _department_metrics(f: Filters, period: Period) -> dict[int | None, list[int]]:
-    """Every per-case measure by department. Grouped in the covering index's order (day,
-    process, department) so the database aggregates as it reads instead of sorting a year of
-    rows; the few thousand groups are summed here."""
-    where, params = _where(f, period.start, period.end)
+def _split(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[int, int] | None]:
+    """([start, end) pieces read from the facts], (first month, month after the last) read from
+    the rollups as YYYYMM, or None when the period holds no whole month)."""
+    first = start if start.day == 1 else _next_month(start)
+    after = date(end.year, end.month, 1)
+    if first >= after:
+        return [(start, end)], None
+    pieces = [(lo, hi) for lo, hi in ((start, first), (after, end)) if lo < hi]
+    return pieces, (first.year * 100 + first.month, after.year * 100 + after.month)
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
+
+
+def _facts_cases(fig: Figures, f: Filters, start: date, end: date) -> None:
+    """Per-case measures by department, then volume by day, category and channel: each grouped
+    in its covering index's order so the database aggregates as it reads."""
+    where, params = _where(f, start, end)
     c = _count
     rows = _rows(
-        "SELECT received_day, process_id, department_id, COUNT(*), COUNT(closed_day), "
+        "SELECT department_id, COUNT(*), COUNT(closed_day), "
         f"{c('satisfaction = 1')}, {c('satisfaction = 2')}, {c('satisfaction = 3')}, "
         f"{c('reopened')}, {c('followed_up AND closed_day IS NOT NULL')}, {c('collective')}, "
         f"{c(REPEAT)}, {c('capa_verified')}, {c('capa_failed > 0')}, SUM(capa_failed) "
         f"FROM {FACT} WHERE {where} GROUP BY received_day, process_id, department_id",
         params,
     )
-    out: dict[int | None, list[int]] = {}
-    for r in rows:
-        values = r[3:]
-        acc = out.get(r[2])
-        out[r[2]] = list(values) if acc is None else list(map(add, acc, values))
-    return {k: [int(v or 0) for v in acc] for k, acc in out.items()}
+    fig.add_departments(rows)
+    fig.add_volume(
+        _rows(
+            "SELECT received_day, process_id, category_id, channel, COUNT(*), COUNT(closed_day) "
+            f"FROM {FACT} WHERE {where} "
+            "GROUP BY received_day, process_id, department_id, category_id, channel",
+            params,
+        )
+    )
+    fig.add_handling(
+        _rows(
+            f"SELECT department_id, handling_days, COUNT(*) FROM {FACT} "
+            f"WHERE {where} AND closed_day IS NOT NULL GROUP BY department_id, handling_days",
+            params,
+        )
+    )
+    fig.add_clocks(
+        _rows(
+            "SELECT process_id, name, department_id, COUNT(*), "
+            f"{c(f'state = {ClockFact.STOPPED} AND NOT late')}, {c('late')} "
+            f"FROM {CLOCKS} WHERE {where} "
+            "GROUP BY received_day, process_id, department_id, category_id, name",
+            params,
+        )
+    )
+    if fig.detail:
+        fig.add_respondents(
+            _rows(
+                f"SELECT respondent, COUNT(*) FROM {FACT} WHERE {where} AND respondent <> '' "
+                "GROUP BY respondent",
+                params,
+            )
+        )
+        fig.add_routes(
+            _rows(
+                f"SELECT process_id, external_route, external_outcome, COUNT(*) FROM {FACT} "
+                f"WHERE {where} AND external_route <> '' "
+                "GROUP BY process_id, external_route, external_outcome",
+                params,
+            )
+        )
 
 
-def _handling_histogram(f: Filters, period: Period) -> dict[int | None, dict[int, int]]:
-    where, params = _where(f, period.start, period.end)
-    rows = _rows(
-        f"SELECT department_id, handling_days, COUNT(*) FROM {FACT} "
-        f"WHERE {where} AND closed_day IS NOT NULL GROUP BY department_id, handling_days",
+def _rollup_where(f: Filters, months: tuple[int, int]) -> tuple[str, list]:
+    where, params = _where(f, None, None)
+    return f"month >= %s AND month < %s AND {where}", [*months, *params]
+
+
+def _rollup_cases(fig: Figures, f: Filters, months: tuple[int, int], *, days: bool) -> None:
+    """The same figures as _facts_cases, for whole months, from the monthly rollups."""
+    where, params = _rollup_where(f, months)
+    qn = connection.ops.quote_name
+    sums = ", ".join(f"SUM({qn(v)})" for v in rollup.CASES.values)
+    fig.add_departments(
+        _rows(
+            f"SELECT department_id, {sums} FROM {rollup.CASES.name} WHERE {where} "
+            "GROUP BY department_id HAVING SUM(received) <> 0",
+            params,
+        ),
+        zero_is_none=True,
+    )
+    fig.add_volume(
+        _rows(
+            "SELECT month * 100 + 1, process_id, category_id, channel, SUM(received), SUM(closed) "
+            f"FROM {rollup.CASES.name} WHERE {where} "
+            "GROUP BY month, process_id, category_id, channel HAVING SUM(received) <> 0",
+            params,
+        ),
+        zero_is_none=True,
+        days=days,
+    )
+    fig.add_handling(
+        _rows(
+            f"SELECT department_id, handling_days, SUM(cases) FROM {rollup.HANDLING.name} "
+            f"WHERE {where} GROUP BY department_id, handling_days HAVING SUM(cases) <> 0",
+            params,
+        ),
+        zero_is_none=True,
+    )
+    fig.add_clocks(
+        _rows(
+            "SELECT process_id, name, department_id, SUM(clocks), SUM(met), SUM(late) "
+            f"FROM {rollup.CLOCKS.name} WHERE {where} GROUP BY process_id, name, department_id "
+            "HAVING SUM(clocks) <> 0",
+            params,
+        ),
+        zero_is_none=True,
+    )
+    if fig.detail:
+        fig.add_respondents(
+            _rows(
+                f"SELECT respondent, SUM(cases) FROM {rollup.RESPONDENTS.name} WHERE {where} "
+                "GROUP BY respondent HAVING SUM(cases) <> 0",
+                params,
+            )
+        )
+        fig.add_routes(
+            _rows(
+                "SELECT process_id, external_route, external_outcome, SUM(cases) "
+                f"FROM {rollup.ROUTES.name} WHERE {where} "
+                "GROUP BY process_id, external_route, external_outcome HAVING SUM(cases) <> 0",
+                params,
+            )
+        )
+
+
+def _facts_by_day(f: Filters, start: date, end: date) -> list[tuple]:
+    """(day, received, closed): the trend chart's days inside whole months (the rollups hold
+    months), for periods drawn by day or by week."""
+    where, params = _where(f, start, end)
+    return _rows(
+        f"SELECT received_day, COUNT(*), COUNT(closed_day) FROM {FACT} WHERE {where} "
+        "GROUP BY received_day",
         params,
     )
-    out: dict[int | None, dict[int, int]] = defaultdict(dict)
-    for dep, days, n in rows:
-        out[dep][days or 0] = out[dep].get(days or 0, 0) + n
-    return out
 
 
-def _respondents(f: Filters, period: Period) -> list[tuple[str, int]]:
-    where, params = _where(f, period.start, period.end)
+def _overdue(f: Filters, start: date, end: date, now: datetime) -> list[tuple]:
+    """(process, clock name, department, count) of the running clocks past their due time and not
+    yet marked late: depends on the moment of reading, so never rolled up. Read through the
+    partial index of running clocks (models.ClockFact), whose condition the WHERE repeats."""
+    where, params = _where(f, start, end)
+    stamp = connection.ops.adapt_datetimefield_value(now)
     return _rows(
-        f"SELECT respondent, COUNT(*) FROM {FACT} WHERE {where} AND respondent <> '' "
-        "GROUP BY respondent",
-        params,
+        f"SELECT process_id, name, department_id, COUNT(*) FROM {CLOCKS} "
+        f"WHERE NOT late AND state = {ClockFact.RUNNING} AND due_at < %s AND {where} "
+        "GROUP BY process_id, name, department_id",
+        [stamp, *params],
     )
 
 
@@ -262,57 +374,39 @@ def _snapshot(key: str) -> dict | None:
     return data
 
 
-def _routes(f: Filters, period: Period) -> list[tuple]:
-    where, params = _where(f, period.start, period.end)
-    return _rows(
-        f"SELECT process_id, external_route, external_outcome, COUNT(*) FROM {FACT} "
-        f"WHERE {where} AND external_route <> '' "
-        "GROUP BY process_id, external_route, external_outcome",
-        params,
-    )
-
-
-def _clock_counts(f: Filters, period: Period, now: datetime) -> list[tuple]:
-    """(process, clock name, department, instances, met, late, overdue), grouped in the index's
-    order and summed here (see _department_metrics)."""
-    where, params = _where(f, period.start, period.end)
-    c = _count
-    stamp = connection.ops.adapt_datetimefield_value(now)
-    rows = _rows(
-        "SELECT process_id, name, department_id, COUNT(*), "
-        f"{c(f'state = {ClockFact.STOPPED} AND NOT late')}, {c('late')}, "
-        f"{c(f'state = {ClockFact.RUNNING} AND NOT late AND due_at < %s')} "
-        f"FROM {CLOCKS} WHERE {where} "
-        "GROUP BY received_day, process_id, department_id, category_id, name",
-        [stamp, *params],
-    )
-    out: dict[tuple, tuple] = {}
-    for process_id, name, dep, n, met, late, overdue in rows:
-        key = (process_id, name, dep)
-        acc = out.get(key)
-        if acc is None:
-            out[key] = (n, met or 0, late or 0, overdue or 0)
-        else:
-            out[key] = (acc[0] + n, acc[1] + (met or 0), acc[2] + (late or 0),
-                        acc[3] + (overdue or 0))  # fmt: skip
-    return [(*key, *(int(v) for v in acc)) for key, acc in out.items()]
+def _backlog_table() -> str:
+    # SQLite's planner, from the index statistics alone, prefers the period index's range over
+    # the many closing-day seeks below (it cannot know how few cases each seek finds) and then
+    # reads every case received before the period's end: it is told which index to use.
+    if connection.vendor == "sqlite":
+        return f"{FACT} INDEXED BY reports_fact_backlog"
+    return FACT
 
 
 def _backlog_rows(f: Filters, period: Period, as_of: date, today: date) -> list[tuple]:
     """(received day, department, count) of the cases open at the end of `as_of`."""
+    table = _backlog_table()
     where, params = _where(f, None, min(period.end, as_of + timedelta(days=1)))
     rows = _rows(
-        f"SELECT received_day, department_id, COUNT(*) FROM {FACT} "
+        f"SELECT received_day, department_id, COUNT(*) FROM {table} "
         f"WHERE closed_day IS NULL AND {where} GROUP BY received_day, department_id",
         params,
     )
     if as_of < today:
-        # A past period: also the cases closed after it ended (two range reads, not one OR).
-        rows += _rows(
-            f"SELECT received_day, department_id, COUNT(*) FROM {FACT} "
-            f"WHERE closed_day > %s AND {where} GROUP BY received_day, department_id",
-            [day_int(as_of), *params],
-        )
+        # A past period: also the cases closed after it ended. `closed_day > as_of` would read the
+        # backlog index through every case closed since (a year's worth for last year) to keep
+        # the few received before; one index seek per closing day since reads only those. Up to
+        # the last closing day there is (after today only for figures read as of a past moment).
+        last = _rows(f"SELECT MAX(closed_day) FROM {FACT}", [])[0][0]
+        until = max(today, int_day(last)) if last else today
+        days = [day_int(as_of + timedelta(days=i)) for i in range(1, (until - as_of).days + 1)]
+        for i in range(0, len(days), 1000):
+            rows += _rows(
+                f"SELECT received_day, department_id, COUNT(*) FROM {table} "
+                f"WHERE closed_day IN ({', '.join(map(str, days[i : i + 1000]))}) AND {where} "
+                "GROUP BY received_day, department_id",
+                params,
+            )
     return rows
 
 
@@ -431,56 +525,129 @@ def _sorted_counts(counts: dict, label, limit: int | None = None) -> list[dict]:
 
 @dataclass
 class Figures:
-    """Everything computed for one period (the comparison period gets a lighter set)."""
+    """Everything computed for one period (the comparison period gets a lighter set), added up
+    from the pieces the period is read in (_split)."""
 
     period: Period
+    detail: bool = False  # also respondents and routes (the period shown, not its comparison)
     totals: dict[str, int] = field(default_factory=dict)
     by_department: dict = field(default_factory=dict)  # id → metric dict
-    by_category: dict = field(default_factory=dict)
-    by_channel: dict = field(default_factory=dict)
-    by_process: dict = field(default_factory=dict)
-    by_day: dict = field(default_factory=dict)  # YYYYMMDD → (received, closed)
-    handling: dict = field(default_factory=dict)  # department → histogram
-    clocks: list = field(default_factory=list)
+    by_category: dict = field(default_factory=lambda: defaultdict(int))
+    by_channel: dict = field(default_factory=lambda: defaultdict(int))  # (process, code) → n
+    by_process: dict = field(default_factory=lambda: defaultdict(int))
+    by_day: dict = field(
+        default_factory=dict
+    )  # YYYYMMDD (a month's first day) → [received, closed]
+    handling: dict = field(default_factory=lambda: defaultdict(dict))  # department → histogram
+    clocks: list = field(default_factory=list)  # (process, name, dep, n, met, late, overdue)
+    respondents: dict = field(default_factory=lambda: defaultdict(int))
+    routes: dict = field(default_factory=lambda: defaultdict(int))  # (process, routes, outcome)
+    _departments: dict = field(default_factory=dict, repr=False)
+    _clocks: dict = field(default_factory=dict, repr=False)
+
+    def add_departments(self, rows, *, zero_is_none: bool = False) -> None:
+        acc = self._departments
+        for dep, *values in rows:
+            dep = (dep or None) if zero_is_none else dep
+            cur = acc.get(dep)
+            if cur is None:
+                acc[dep] = [int(v or 0) for v in values]
+            else:
+                for i, v in enumerate(values):
+                    cur[i] += int(v or 0)
+
+    def add_volume(self, rows, *, zero_is_none: bool = False, days: bool = True) -> None:
+        by_category, by_channel, by_process, by_day = (
+            self.by_category, self.by_channel, self.by_process, self.by_day
+        )  # fmt: skip
+        for day, process_id, cat, channel, n, closed in rows:
+            n, closed = int(n), int(closed or 0)
+            by_category[(cat or None) if zero_is_none else cat] += n
+            by_channel[(process_id, channel)] += n
+            by_process[process_id] += n
+            if days:
+                d = by_day.get(day)
+                if d is None:
+                    by_day[day] = [n, closed]
+                else:
+                    d[0] += n
+                    d[1] += closed
+
+    def add_days(self, rows) -> None:
+        for day, n, closed in rows:
+            d = self.by_day.setdefault(day, [0, 0])
+            d[0] += int(n)
+            d[1] += int(closed or 0)
+
+    def add_handling(self, rows, *, zero_is_none: bool = False) -> None:
+        for dep, days, n in rows:
+            h = self.handling[(dep or None) if zero_is_none else dep]
+            h[days or 0] = h.get(days or 0, 0) + int(n)
+
+    def add_clocks(self, rows, *, zero_is_none: bool = False) -> None:
+        acc = self._clocks
+        for process_id, name, dep, n, met, late in rows:
+            key = (process_id, name, (dep or None) if zero_is_none else dep)
+            cur = acc.setdefault(key, [0, 0, 0, 0])
+            cur[0] += int(n)
+            cur[1] += int(met or 0)
+            cur[2] += int(late or 0)
+
+    def add_overdue(self, rows) -> None:
+        for process_id, name, dep, n in rows:
+            self._clocks.setdefault((process_id, name, dep), [0, 0, 0, 0])[3] += int(n)
+
+    def add_respondents(self, rows) -> None:
+        for name, n in rows:
+            self.respondents[name] += int(n)
+
+    def add_routes(self, rows) -> None:
+        for process_id, codes, outcome, n in rows:
+            self.routes[(process_id, codes, outcome or "")] += int(n)
+
+    def finish(self) -> Figures:
+        self.by_department = {
+            dep: dict(zip(METRICS, v, strict=True)) for dep, v in self._departments.items()
+        }
+        self.totals = {m: sum(v[m] for v in self.by_department.values()) for m in METRICS}
+        self.clocks = [(*key, *v) for key, v in self._clocks.items()]
+        for name in ("by_category", "by_channel", "by_process", "handling", "respondents",
+                     "routes"):  # fmt: skip
+            setattr(self, name, dict(getattr(self, name)))
+        return self
 
 
-def _figures(f: Filters, period: Period, now: datetime) -> Figures:
-    fig = Figures(period)
-    dep_metrics = _department_metrics(f, period)
-    fig.by_department = {dep: dict(zip(METRICS, v, strict=True)) for dep, v in dep_metrics.items()}
-    fig.totals = {m: sum(v[m] for v in fig.by_department.values()) for m in METRICS}
-    by_category: dict = defaultdict(int)
-    by_channel: dict = defaultdict(int)
-    by_process: dict = defaultdict(int)
-    by_day: dict = defaultdict(lambda: [0, 0])
-    for day, process_id, _dep, cat, channel, n, closed in _volume_cube(f, period):
-        by_category[cat] += n
-        by_channel[(process_id, channel)] += n
-        by_process[process_id] += n
-        d = by_day[day]
-        d[0] += n
-        d[1] += closed
-    fig.by_category, fig.by_channel = dict(by_category), dict(by_channel)
-    fig.by_process, fig.by_day = dict(by_process), dict(by_day)
-    fig.handling = _handling_histogram(f, period)
-    fig.clocks = _clock_counts(f, period, now)
-    return fig
+def _figures(f: Filters, period: Period, now: datetime, *, detail: bool = False) -> Figures:
+    """The figures of one period: whole months from the rollups, the days around them (a date
+    range's ends) from the facts, overdue clocks from the running ones."""
+    fig = Figures(period, detail=detail)
+    pieces, months = _split(period.start, period.end)
+    for lo, hi in pieces:
+        _facts_cases(fig, f, lo, hi)
+    if months:
+        by_day = detail and period.granularity != "month"  # the trend needs days, not months
+        _rollup_cases(fig, f, months, days=not by_day)
+        if by_day:
+            first = date(months[0] // 100, months[0] % 100, 1)
+            after = date(months[1] // 100, months[1] % 100, 1)
+            fig.add_days(_facts_by_day(f, first, after))
+    fig.add_overdue(_overdue(f, period.start, period.end, now))
+    return fig.finish()
 
 
 def _read_all(f: Filters, period: Period, now: datetime, as_of: date, today: date) -> dict:
     """Every query of the dashboard. Outside a transaction they run on two threads, each with its
     own connection (SQLite in WAL mode lets readers run side by side; the driver releases the GIL
-    while the database works): this period and the respondents here, the previous period, the
-    routes and the backlog there. Inside a transaction (tests) another connection would not see
-    the transaction's rows, so everything runs here, one query after the other."""
+    while the database works): this period here, the previous period and the backlog there.
+    Inside a transaction (tests) another connection would not see the transaction's rows, so
+    everything runs here, one query after the other."""
 
     def here():
-        return {"cur": _figures(f, period, now), "respondents": _respondents(f, period)}
+        return {"cur": _figures(f, period, now, detail=True)}
 
     def there():
         return {
             "prev": _figures(f, period.previous, now),
-            "routes": _routes(f, period),
             "backlog": _backlog_rows(f, period, as_of, today),
         }
 
@@ -665,7 +832,7 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     for dep, n in dep_counts.items():
         site_counts[labels.site(dep)] += n
     by_site = _sorted_counts(dict(site_counts), str)
-    by_respondent = _sorted_counts(dict(read["respondents"]), str, limit=10)
+    by_respondent = _sorted_counts(cur.respondents, str, limit=10)
 
     clock_table, clocks_by_dep = _clock_table(cur.clocks, labels)
     hist = _merge(cur.handling.values())
@@ -696,7 +863,7 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
 
     # External routes and their outcomes.
     routes: dict = {}
-    route_rows_raw = read["routes"]
+    route_rows_raw = [(*key, n) for key, n in cur.routes.items()]
     external_cases = sum(n for *_, n in route_rows_raw)  # a case with two routes counts once
     for process_id, codes, outcome, n in route_rows_raw:
         r = rules_for(labels.processes[process_id]) if process_id in labels.processes else None

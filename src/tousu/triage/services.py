@@ -480,6 +480,11 @@ def merge(
         {"primary": main.pk, "primary_number": main.tracking_number, "clocks_stopped": running},
         note,
     )
+    # The clocks were stopped by a bulk update (no signal): the duplicate's statistics facts and
+    # their monthly rollups are recomputed here, in this transaction.
+    from tousu.reports.facts import refresh as refresh_facts
+
+    refresh_facts(dup)
     # The primary carries the more serious of the two, so leadership sees it there.
     if SEVERITY_RANK.get(dup.severity, 0) > SEVERITY_RANK.get(main.severity, 0):
         Complaint.objects.filter(pk=main.pk).update(severity=dup.severity)
