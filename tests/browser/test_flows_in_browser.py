@@ -48,7 +48,10 @@ class Desk:
         self.login(username)
         page = self.page
         page.goto(case_url)
-        box = page.locator("details.action", has=page.locator("summary", has_text=re.compile(f"^{re.escape(label)}$")))
+        box = page.locator(
+            "details.action",
+            has=page.locator("summary", has_text=re.compile(f"^{re.escape(label)}$")),
+        )
         box.locator("summary").click()
         for name, value in fields.items():
             field = box.get_by_label(name, exact=True)
@@ -83,22 +86,47 @@ def register(desk, username, content, **fields):
 
 def test_generic_flow_end_to_end(page, live_server, staff):
     desk = Desk(page, live_server.url, {u: f"pw-{u}-123" for u in staff})
-    case = register(desk, "receiver", "产品包装破损，里面的杯子碎了两个", 渠道="来电", 投诉人姓名="王五", 联系电话="13700001234")
+    case = register(
+        desk,
+        "receiver",
+        "产品包装破损，里面的杯子碎了两个",
+        渠道="来电",
+        投诉人姓名="王五",
+        联系电话="13700001234",
+    )
     expect(page.locator("h1 .state")).to_have_text("已登记")
     desk.act("officer", case, "投诉成立", "待分派", 判断理由="理由充分")
     desk.act("officer", case, "分派责任部门（单一、一般）", "部门处理中", 投诉类别="质量问题")
     expect(page.locator(".case-head")).to_contain_text("质量管理部")
     # The department handler finds the case on their own to-do list.
     desk.login("handler_q")
-    expect(page.locator("table.list")).to_contain_text(case.rstrip("/").rsplit("/", 1)[-1] and "部门处理中")
-    desk.act("handler_q", case, "分析原因并提出处理方案", "待领导批示", 原因分析="包装箱强度不够", 处理方案="补发并改用加厚纸箱")
+    expect(page.locator("table.list")).to_contain_text(
+        case.rstrip("/").rsplit("/", 1)[-1] and "部门处理中"
+    )
+    desk.act(
+        "handler_q",
+        case,
+        "分析原因并提出处理方案",
+        "待领导批示",
+        原因分析="包装箱强度不够",
+        处理方案="补发并改用加厚纸箱",
+    )
     # The leader instructs from the inbox's one-step form.
     desk.login("leader")
     page.goto(f"{live_server.url}/staff/leader/")
     expect(page.locator(".inbox")).to_contain_text("补发并改用加厚纸箱")
     desk.act("leader", case, "领导批示", "待答复客户", 批示意见="同意，今天答复")
-    desk.act("officer", case, "答复客户", "方案落实中", 答复内容="已补发，并改进包装", 答复方式="电话")
-    desk.act("handler_q", case, "确定责任并落实方案", "待客户评价", 具体责任人="包装组", 落实情况="已更换纸箱")
+    desk.act(
+        "officer", case, "答复客户", "方案落实中", 答复内容="已补发，并改进包装", 答复方式="电话"
+    )
+    desk.act(
+        "handler_q",
+        case,
+        "确定责任并落实方案",
+        "待客户评价",
+        具体责任人="包装组",
+        落实情况="已更换纸箱",
+    )
     desk.act("officer", case, "客户满意", "已结案", 满意度="满意")
     desk.act("officer", case, "资料归档", "已归档")
     timeline = page.locator("ol.timeline")
@@ -118,7 +146,9 @@ def hospital_staff(db):
     Organisation.objects.create(name="人民医院", default_process="hospital")
     affairs = Department.objects.get(code="medical_affairs")
     users = {
-        "receiver": ["receiver"], "officer": ["officer"], "leader": ["leader"],
+        "receiver": ["receiver"],
+        "officer": ["officer"],
+        "leader": ["leader"],
     }
     for name, roles in users.items():
         create_user(name, roles=roles, password=f"pw-{name}-123")
@@ -128,10 +158,19 @@ def hospital_staff(db):
 
 def test_hospital_medical_dispute_path(page, live_server, hospital_staff):
     desk = Desk(page, live_server.url, hospital_staff)
-    case = register(desk, "receiver", "父亲术后感染，家属认为手术有过错，要求赔偿", 渠道="来访", 投诉人姓名="刘女士", 联系电话="13600002222")
+    case = register(
+        desk,
+        "receiver",
+        "父亲术后感染，家属认为手术有过错，要求赔偿",
+        渠道="来访",
+        投诉人姓名="刘女士",
+        联系电话="13600002222",
+    )
     desk.act("officer", case, "投诉管理办公室登记", "投诉办已登记", 投诉类别="医疗质量")
     expect(page.locator(".case-head")).to_contain_text("医务科")
-    desk.act("officer", case, "医疗纠纷：组织科室与患方协调会", "医患协调中", 主要问题="术后感染责任")
+    desk.act(
+        "officer", case, "医疗纠纷：组织科室与患方协调会", "医患协调中", 主要问题="术后感染责任"
+    )
     desk.act("officer", case, "未达成一致，告知法律途径", "待书面投诉", 封存病历资料=True)
     desk.act("officer", case, "收到患方书面投诉", "医务科调查中", 书面投诉要点="要求赔偿医疗费")
     desk.act("officer", case, "医务科调查并提出初步处理意见", "医疗纠纷领导小组研究")

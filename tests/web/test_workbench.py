@@ -260,11 +260,23 @@ def test_suggestions_while_typing(staff, register):
     receiver = client_for(staff["receiver"])
     r = receiver.post(
         "/staff/cases/new/suggest/",
-        {"content": "送货司机把货摔坏了，运输途中包装破损", "complainant_phone": "13812345678", "category": ""},
+        {
+            "content": "送货司机把货摔坏了，运输途中包装破损",
+            "complainant_phone": "13812345678",
+            "category": "",
+        },
     )
     html = r.content.decode()
     assert r.status_code == 200
     assert "近期可能相关的投诉" in html  # the same phone
-    threat = receiver.post("/staff/cases/new/suggest/", {"content": "再不处理我就找媒体曝光，还要去法院起诉你们"})
+    threat = receiver.post(
+        "/staff/cases/new/suggest/", {"content": "再不处理我就找媒体曝光，还要去法院起诉你们"}
+    )
     assert "风险提示" in threat.content.decode()
-    assert client_for(staff["leader"]).post("/staff/cases/new/suggest/", {"content": "x"}).content.decode().strip() == ""
+    assert (
+        client_for(staff["leader"])
+        .post("/staff/cases/new/suggest/", {"content": "x"})
+        .content.decode()
+        .strip()
+        == ""
+    )
