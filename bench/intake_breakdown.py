@@ -14,13 +14,11 @@ import argparse
 import io
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-TOUSU = str(Path(sys.executable).parent / "tousu")
+from intake import prepare  # bench/ is on sys.path when run as a script
+
 TEXTS = [
     "物业服务态度差，电梯坏了三天没人修，多次打电话也没人理。",
     "小区门口垃圾堆了一个星期没人清理，夏天臭气熏天，孩子上学都要绕路。",
@@ -30,17 +28,6 @@ TEXTS = [
 ]
 
 
-def prepare() -> str:
-    def run(*a):
-        return subprocess.run(
-            [TOUSU, *a], capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    run("init", "--template", "generic")
-    run("createuser", "bench", "--role", "officer", "--password", "bench-password-1")
-    return run("token", "create", "bench")
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--requests", type=int, default=1000)
@@ -48,7 +35,7 @@ def main() -> None:
     os.environ["TOUSU_DATA_DIR"] = tempfile.mkdtemp(prefix="tousu-breakdown-")
     os.environ["TOUSU_BENCH_FLOOR"] = "1"
     os.environ.pop("DATABASE_URL", None)
-    token = prepare()
+    token = prepare(dict(os.environ))  # the same set-up as bench/intake.py
     os.environ["DJANGO_SETTINGS_MODULE"] = "tousu.settings"
     from tousu.wsgi import application  # noqa: E402  (after the environment is set)
 

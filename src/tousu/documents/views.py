@@ -9,11 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from tousu.cases import selectors as case_selectors
 from tousu.cases.errors import CaseError, Forbidden, NotFound
+from tousu.web.redirects import local_next
 
 from . import selectors, services
 from .kinds import kind as kind_of
@@ -34,10 +34,7 @@ def _case(request, pk):
 
 
 def _back(request, pk):
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        return redirect(target)
-    return redirect("documents:case", pk=pk)
+    return redirect(local_next(request, also_query=True) or reverse("documents:case", args=[pk]))
 
 
 @login_required

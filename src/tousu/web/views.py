@@ -9,7 +9,6 @@ from django.db.models import F
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -33,16 +32,7 @@ from tousu.triage import selectors as triage
 from . import queues
 from .forms import RegistrationForm
 from .models import SavedFilter
-
-
-def _safe_next(request) -> str | None:
-    """The form's `next`, only when it stays on this site (no open redirect)."""
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return None
+from .redirects import local_next
 
 
 def _case_or_error(request, pk):
@@ -128,7 +118,7 @@ def bulk_assign(request):
         messages.success(request, f"已分派 {result.done} 件")
     for tracking, reason in result.skipped[:10]:
         messages.error(request, f"{tracking}：{reason}")
-    return redirect(_safe_next(request) or "web:case_list")
+    return redirect(local_next(request) or "web:case_list")
 
 
 @login_required
@@ -247,7 +237,7 @@ def apply_action(request, pk, name):
         messages.error(request, f"{exc.message}{'：' + detail if detail else ''}")
     except ValueError:
         messages.error(request, "版本号无效，请刷新页面")
-    return redirect(_safe_next(request) or f"/staff/cases/{pk}/")
+    return redirect(local_next(request) or f"/staff/cases/{pk}/")
 
 
 @login_required
