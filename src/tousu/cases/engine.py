@@ -37,8 +37,13 @@ def _open_task_departments(complaint: Complaint) -> set[int]:
     return cache
 
 
-# Actions that record rather than decide: left out of the "waiting for me" queues.
+# Actions that record rather than decide: left out of the "waiting for me" queues. A definition
+# marks its own with `routine: true`; notes are routine in every flow.
 ROUTINE_ACTIONS = frozenset({"add_note"})
+
+
+def is_routine(action: ActionDef) -> bool:
+    return action.routine or action.name in ROUTINE_ACTIONS
 
 
 class Complainant:

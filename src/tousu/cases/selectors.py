@@ -161,7 +161,7 @@ def actionable(user: User) -> Q:
     which one of the user's roles may act, restricted to the department for departmental roles."""
     from tousu.processes.models import ProcessDefinition
 
-    from .engine import ROUTINE_ACTIONS
+    from .engine import is_routine
 
     condition = Q(pk__in=[])
     dept = user.department_id
@@ -169,7 +169,7 @@ def actionable(user: User) -> Q:
         d = process.definition
         general, departmental = set(), set()
         for action in d.actions:
-            if action.name in ROUTINE_ACTIONS or "any" in action.source:
+            if is_routine(action) or "any" in action.source:
                 continue
             roles = set(action.roles) & user.role_codes
             if roles - DEPARTMENTAL_ROLES:

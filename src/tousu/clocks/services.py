@@ -88,6 +88,41 @@ def initial_clocks(complaint: Complaint, at: datetime) -> list[Clock]:
     ]
 
 
+def start_clock(
+    complaint: Complaint,
+    *,
+    name: str,
+    label: str,
+    basis: str,
+    at: datetime,
+    unit: str = "hours",
+    amount: float | None = None,
+    due_at: datetime | None = None,
+    warn_before: float | None = None,
+) -> Clock:
+    """Start a clock that no flow definition names: a deadline set by a person (督办) or carried by
+    an incoming document (a 12345 work order's 办理时限). Give either `amount` of `unit` counted on
+    the calendar from `at`, or a fixed `due_at`, kept as the exact number of hours so that
+    reloading the calendar leaves it where it is."""
+    if (amount is None) == (due_at is None):
+        raise ValueError("give either amount or due_at")
+    if due_at is not None:
+        unit, amount = "hours", (due_at - at).total_seconds() / 3600
+    clock = Clock(
+        complaint=complaint,
+        name=name,
+        label=label,
+        basis=basis,
+        unit=unit,
+        amount=amount,
+        started_at=at,
+    )
+    _schedule(clock, at, amount, warn_before, calendar())
+    clock.save()
+    refresh_next_due(complaint)
+    return clock
+
+
 def on_action(complaint: Complaint, action: str, event: Event) -> None:
     """Stop, pause, resume, then start the clocks the definition ties to this action."""
     defs = [

@@ -121,6 +121,9 @@ class ActionDef(Strict):
     public_label: str = ""  # what the complainant sees on the portal timeline
     description: str = ""
     document: Name | None = None  # official document this action issues (Portal issue)
+    # A routine action (a note, an optional record) does not make a case wait for anyone: it is
+    # left out of the to-do, the leader's inbox and "waiting for me" counts.
+    routine: bool = False
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -137,7 +137,7 @@ def leader_inbox(request):
         actions = [
             {"action": a, "form": form_class(c.process, a.name)(prefix=a.name)}
             for a in engine.possible_actions(c, request.user)
-            if a.name not in engine.ROUTINE_ACTIONS
+            if not engine.is_routine(a)
         ]
         proposal = (
             c.events.exclude(payload={})
