@@ -180,6 +180,8 @@ def install_flow(db):
     from tousu.processes.services import install_template
 
     def _install(template: str) -> Flow:
+        from tousu.cases.demo import flow_role_accounts
+
         ensure_roles()
         process = install_template(template)
         if not Organisation.objects.exists():
@@ -194,6 +196,12 @@ def install_flow(db):
                 users[username], _ = create_user(
                     username, roles=[role], department=department, password=f"pw-{username}-123"
                 )
+        for username, roles, dep_code, name in flow_role_accounts(process.definition):
+            department = Department.objects.get(code=dep_code) if dep_code else None
+            users[username], _ = create_user(
+                username, roles=roles, department=department, display_name=name,
+                password=f"pw-{username}-123",
+            )  # fmt: skip
         return Flow(template, process, users)
 
     return _install

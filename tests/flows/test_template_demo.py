@@ -33,7 +33,15 @@ def test_init_with_demo_creates_cases_in_several_states(template):
             username=f"handler_{dep.code}", department__code=dep.code
         ).exists()
     # Every demo case is a real path: its events follow the flow's actions.
-    actions = {a.name for a in definition.actions} | {"created", "attachment_added", "risk_flagged"}
+    actions = {a.name for a in definition.actions} | {
+        "created",
+        "attachment_added",
+        "risk_flagged",
+        "notified",
+        "clock_warning",
+        "clock_breached",
+        "escalated",
+    }
     assert set(cases.values_list("events__action", flat=True)) <= actions
 
 

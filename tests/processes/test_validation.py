@@ -10,6 +10,11 @@ from tousu.processes.services import template_names, template_path
 from tousu.processes.validation import DefinitionError, load_text
 
 GENERIC = template_path("generic").read_text(encoding="utf-8")
+_GENERIC = load_text(GENERIC)
+# Where each named action and state sits in the generic template (places are reported by index).
+AT = {a.name: i for i, a in enumerate(_GENERIC.actions)} | {
+    f"state:{s.name}": i for i, s in enumerate(_GENERIC.states)
+}
 
 
 def _validate(tmp_path: Path, text: str, capsys) -> tuple[int, str]:
@@ -22,7 +27,7 @@ def _validate(tmp_path: Path, text: str, capsys) -> tuple[int, str]:
 BROKEN = {
     "action into an undefined state": (
         ("    to: implementing\n", "    to: implementng\n", 1),
-        "actions[11].to",
+        f"actions[{AT['reply']}].to",
         "未定义的状态「implementng」",
     ),
     "state that no action reaches": (
@@ -31,7 +36,7 @@ BROKEN = {
             "  - {name: closed, label: 已结案, closed: true}\n  - {name: orphan, label: 孤立状态}\n",
             1,
         ),
-        "states[10].name",
+        f"states[{AT['state:closed'] + 1}].name",
         "无法到达",
     ),
     "state from which no end state is reachable": (
@@ -40,7 +45,7 @@ BROKEN = {
             "  - {name: closed, label: 已结案, closed: true}\n  - {name: limbo, label: 搁置}\n",
             1,
         ),
-        "states[10].name",
+        f"states[{AT['state:closed'] + 1}].name",
         "死路",
     ),
     "unknown role": (
@@ -50,17 +55,17 @@ BROKEN = {
     ),
     "duplicate action name": (
         ("  - name: escalate\n", "  - name: assign_department\n", 1),
-        "actions[6].name",
+        f"actions[{AT['escalate']}].name",
         "重复的名称",
     ),
     "missing Chinese label": (
         ("    label: 答复客户\n", "    label: Reply to customer\n", 1),
-        "actions[11].label",
+        f"actions[{AT['reply']}].label",
         "缺少中文标签",
     ),
     "label missing altogether": (
         ("    label: 领导批示\n", "", 1),
-        "actions[9].label",
+        f"actions[{AT['instruct']}].label",
         "缺少必填项",
     ),
 }

@@ -26,6 +26,8 @@ COMPLAINT_FIELDS = [
     "content",
     "category_id",
     "department_id",
+    "first_department_id",
+    "round",
     "complexity",
     "severity",
     "flags",
@@ -49,6 +51,7 @@ EVENT_FIELDS = [
     "comment",
     "visibility",
     "public_label",
+    "round",
     "created_at",
 ]
 CLOCK_FIELDS = [
@@ -97,6 +100,8 @@ def snapshot(ids) -> dict:
                 (
                     t.department_id,
                     t.kind,
+                    t.group,
+                    t.round,
                     t.state,
                     t.is_lead,
                     t.opened_at,

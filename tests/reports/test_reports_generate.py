@@ -69,6 +69,8 @@ def _replay(process, trace, generated) -> None:
             e = dict(zip(EVENT_FIELDS, row, strict=True))
             at = e["created_at"]
             with time_machine.travel(at, tick=False):
+                if e["action"] == "notified":
+                    continue  # the engine writes it with the action (or registration) before it
                 if e["action"] in ("clock_warning", "clock_breached", "escalated"):
                     if at not in swept:
                         sweep(now=at)

@@ -110,7 +110,14 @@ class User(AbstractUser):
         return self.has_role("leader", "officer", "auditor", "admin", "handler", "dept_head")
 
     def role_labels(self) -> list[str]:
-        return [ROLES[c] for c in sorted(self.role_codes) if c in ROLES]
+        codes = sorted(self.role_codes)
+        custom = {c for c in codes if c not in ROLES}
+        labels = (
+            dict(Role.objects.filter(code__in=custom).values_list("code", "label"))
+            if custom
+            else {}
+        )
+        return [ROLES.get(c) or labels.get(c, c) for c in codes]
 
 
 def _hash_token(raw: str) -> str:

@@ -11,9 +11,14 @@ from .models import ApiToken, Department, Role, User
 from .roles import DEPARTMENTAL_ROLES, ROLES
 
 
-def ensure_roles() -> None:
-    for code, label in ROLES.items():
+def ensure_roles(extra: dict[str, str] | None = None) -> None:
+    """The system's roles, and the roles flow definitions name (F11: 跟单员 …)."""
+    for code, label in {**ROLES, **(extra or {})}.items():
         Role.objects.update_or_create(code=code, defaults={"label": label})
+
+
+def known_roles() -> dict[str, str]:
+    return {**ROLES, **dict(Role.objects.values_list("code", "label"))}
 
 
 def upsert_department(code: str, name: str, parent: Department | None = None) -> Department:
@@ -38,9 +43,10 @@ def create_user(
     is_superuser: bool = False,
 ) -> tuple[User, str]:
     """Create a staff user; returns the user and the (possibly generated) one-time password."""
-    unknown = sorted(set(roles) - ROLES.keys())
+    known = known_roles()
+    unknown = sorted(set(roles) - known.keys())
     if unknown:
-        raise UnknownRole(f"未知角色 {', '.join(unknown)}；可用角色：{', '.join(ROLES)}")
+        raise UnknownRole(f"未知角色 {', '.join(unknown)}；可用角色：{', '.join(known)}")
     password = password or secrets.token_urlsafe(9)
     user = User.objects.create_user(
         username=username,
@@ -71,9 +77,10 @@ def create_token(
     hash. `roles` and `departments` (codes) narrow what the token may do to a subset of the user's
     rights; empty means the user's own rights."""
     roles, departments = sorted(set(roles)), sorted(set(departments))
-    unknown = [r for r in roles if r not in ROLES]
+    known = known_roles()
+    unknown = [r for r in roles if r not in known]
     if unknown:
-        raise TokenScopeError(f"未知角色 {', '.join(unknown)}；可用角色：{', '.join(ROLES)}")
+        raise TokenScopeError(f"未知角色 {', '.join(unknown)}；可用角色：{', '.join(known)}")
     held = set(user.roles.values_list("code", flat=True))
     missing = [r for r in roles if r not in held]
     if missing:

@@ -12,13 +12,14 @@ from django.utils import timezone
 
 from tousu.accounts.models import Department, Organisation, User
 from tousu.accounts.services import create_user, ensure_roles
+from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, FieldDef
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.processes.services import install_template
 
 from . import engine, services
 from .attachments import add_attachment
-from .errors import Invalid
+from .errors import Invalid, NotPossible
 from .models import Complaint
 
 DEMO_TEXTS = [
@@ -76,7 +77,13 @@ DEMO_REMARKS = [
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 
 
-def _fill(field: FieldDef, rng: random.Random, process: ProcessDefinition, users: list[User]):
+def _fill(
+    field: FieldDef,
+    rng: random.Random,
+    process: ProcessDefinition,
+    users: list[User],
+    complaint: Complaint | None = None,
+):
     """A plausible value for a form field, for demo cases and automated walks."""
     match field.type:
         case "text":
@@ -86,7 +93,7 @@ def _fill(field: FieldDef, rng: random.Random, process: ProcessDefinition, users
         case "integer":
             return 1
         case "boolean":
-            return True
+            return True  # the answers a flow requires (informed, in uniform …) are yes
         case "choice":
             return field.choices[0].value
         case "multichoice":
@@ -113,18 +120,37 @@ def _fill(field: FieldDef, rng: random.Random, process: ProcessDefinition, users
             )
             return rng.sample(codes, k=min(2, len(codes)))
         case "users":
-            return [
-                u.username
-                for u in rng.sample(users, k=min(max(2, field.min_items or 0), len(users)))
+            eligible = [
+                u
+                for u in users
+                if u.role_codes & set(field.roles)
+                and (
+                    not field.same_department
+                    or complaint is None
+                    or u.department_id == complaint.department_id
+                )
             ]
+            k = min(max(1, field.min_items or 0), len(eligible))
+            return [u.username for u in rng.sample(eligible, k=k)] if k else None
     return None
 
 
 def fill_form(
-    action: ActionDef, rng: random.Random, process: ProcessDefinition, users: list[User]
+    action: ActionDef,
+    rng: random.Random,
+    process: ProcessDefinition,
+    users: list[User],
+    complaint: Complaint | None = None,
 ) -> dict:
-    data = {f.name: _fill(f, rng, process, users) for f in action.form}
+    data = {f.name: _fill(f, rng, process, users, complaint) for f in action.form}
+    for f in action.form:  # a lead department named explicitly: the first one chosen
+        if f.type == "departments" and f.lead and data.get(f.name):
+            data[f.lead] = data[f.name][0]
     return {k: v for k, v in data.items() if v not in (None, "")}
+
+
+def _needs_attachment(action: ActionDef) -> bool:
+    return any("attachments" in conditions.refs(c) for c in action.require)
 
 
 def actor_for(complaint: Complaint, action: ActionDef, users: list[User]) -> User | None:
@@ -145,11 +171,8 @@ def walk(
             break
         rng.shuffle(options)
         for action, user in options:
-            data = fill_form(action, rng, complaint.process, users)
-            if (
-                any(g.name == "has_attachment" for g in action.guards)
-                and not complaint.attachments.exists()
-            ):
+            data = fill_form(action, rng, complaint.process, users, complaint)
+            if _needs_attachment(action) and not complaint.attachments.exists():
                 add_attachment(
                     complaint, name="书面材料.pdf", content=SAMPLE_PDF, user=user, via="cli"
                 )
@@ -158,11 +181,35 @@ def walk(
                     complaint, user, action.name, data=data, version=complaint.version, via="cli"
                 )
                 break
-            except Invalid:
-                continue  # a guard the demo cannot satisfy: try another branch
+            except (Invalid, NotPossible):
+                continue  # a condition the demo cannot satisfy: try another branch
         else:
             break
     return complaint
+
+
+def flow_role_accounts(definition) -> list[tuple[str, list[str], str | None, str]]:
+    """Staff for the roles a flow names: one each, or two per department where a form names them
+    from the case's own department (two inspectors of the handling section, F9)."""
+    per_department = {
+        role
+        for a in definition.actions
+        for f in a.form
+        if f.type == "users" and f.same_department
+        for role in f.roles
+    }
+    accounts = []
+    for role in definition.roles:
+        if role.code in per_department:
+            for dep in definition.departments:
+                for n in (1, 2):
+                    accounts.append(
+                        (f"{role.code}{n}_{dep.code}", [role.code, "handler"], dep.code,
+                         f"{dep.label}{role.label}{n}")
+                    )  # fmt: skip
+        else:
+            accounts.append((role.code, [role.code], None, role.label))
+    return accounts
 
 
 def _train_triage(name: str) -> None:
@@ -215,6 +262,7 @@ def initialise(
     for dep in definition.departments:
         accounts.append((f"handler_{dep.code}", ["handler"], dep.code, f"{dep.label}经办人"))
         accounts.append((f"head_{dep.code}", ["dept_head"], dep.code, f"{dep.label}负责人"))
+    accounts += flow_role_accounts(definition)
     credentials = []
     for username, roles, dep_code, name in accounts:
         dept = Department.objects.get(code=dep_code) if dep_code else None
@@ -252,6 +300,12 @@ def initialise(
                     "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
                 }
             ],
+            fields={
+                f.name: v
+                for f in definition.fields
+                if f.type not in ("category", "department", "departments", "users")
+                and (v := _fill(f, rng, process, users)) not in (None, "")
+            },
             received_at=now - timedelta(hours=rng.randint(0, 24 * 20)),
             via="cli",
         )

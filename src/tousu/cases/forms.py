@@ -46,8 +46,36 @@ def _department_choices():
     )
 
 
-def _user_choices():
-    return [(u.username, str(u)) for u in User.objects.filter(is_active=True).order_by("username")]
+def _user_choices(roles: tuple[str, ...]):
+    """The people a users field may name: active staff holding one of the field's roles."""
+
+    def choices():
+        users = User.objects.filter(is_active=True, roles__code__in=roles).distinct()
+        return [(u.username, str(u)) for u in users.order_by("username")]
+
+    return choices
+
+
+class YesNoRadio(forms.RadioSelect):
+    def __init__(self, attrs=None):
+        super().__init__(attrs, choices=[("true", "是"), ("false", "否")])
+
+    def format_value(self, value):
+        if value in (True, "True", "true", "1"):
+            return ["true"]
+        if value in (False, "False", "false", "0"):
+            return ["false"]
+        return []
+
+
+class YesNoField(forms.NullBooleanField):
+    """A yes/no question: 是 and 否 are both answers; `required` means one must be given."""
+
+    widget = YesNoRadio
+
+    def validate(self, value):
+        if value is None and self.required:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
 
 
 def form_field(field: FieldDef, process_name: str) -> forms.Field:
@@ -64,7 +92,7 @@ def form_field(field: FieldDef, process_name: str) -> forms.Field:
         case "integer":
             return forms.IntegerField(min_value=-(10**9), max_value=10**9, **common)
         case "boolean":
-            return forms.BooleanField(**common)
+            return YesNoField(**common)
         case "choice":
             return forms.ChoiceField(
                 choices=[("", "——")] + [(c.value, c.label) for c in field.choices], **common
@@ -86,9 +114,17 @@ def form_field(field: FieldDef, process_name: str) -> forms.Field:
         case "department":
             return forms.ChoiceField(choices=_department_choices, **common)
         case "departments":
-            return forms.MultipleChoiceField(choices=_department_choices, **common)
+            return forms.MultipleChoiceField(
+                choices=lambda: _department_choices()[1:],
+                widget=forms.CheckboxSelectMultiple,
+                **common,
+            )
         case "users":
-            return forms.MultipleChoiceField(choices=_user_choices, **common)
+            return forms.MultipleChoiceField(
+                choices=_user_choices(field.roles),
+                widget=forms.CheckboxSelectMultiple,
+                **common,
+            )
     raise ValueError(f"unknown field type {field.type}")
 
 

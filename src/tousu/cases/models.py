@@ -81,6 +81,19 @@ class Complaint(models.Model):
     flags = models.JSONField("标记", default=list, blank=True)
     fields = models.JSONField("行业字段", default=dict, blank=True)
     is_anonymous = models.BooleanField("匿名", default=False)
+    # Dissatisfaction and other reopening actions start a new round (第几轮办理); conditions about
+    # what happened look at the current round.
+    round = models.PositiveSmallIntegerField("办理轮次", default=1)
+    # 首诉负责制: the department that received the complaint first and registered it.
+    first_department = models.ForeignKey(
+        "accounts.Department",
+        verbose_name="首诉部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     received_at = models.DateTimeField("接收时间", default=timezone.now)
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
@@ -202,6 +215,7 @@ class Event(models.Model):
     comment = models.TextField("说明", blank=True)
     visibility = models.CharField("可见性", max_length=10, choices=VISIBILITY, default=INTERNAL)
     public_label = models.CharField("公开说明", max_length=200, blank=True)
+    round = models.PositiveSmallIntegerField("办理轮次", default=1)
     created_at = models.DateTimeField("时间", default=timezone.now)
 
     objects = EventQuerySet.as_manager()
@@ -233,6 +247,9 @@ class Task(models.Model):
         "accounts.Department", verbose_name="部门", on_delete=models.PROTECT
     )
     kind = models.CharField("事项", max_length=100)
+    # Tasks opened together (a joint investigation): a join waits for every one of them.
+    group = models.CharField("任务组", max_length=50, blank=True)
+    round = models.PositiveSmallIntegerField("办理轮次", default=1)
     state = models.CharField("状态", max_length=10, choices=STATE, default=OPEN)
     is_lead = models.BooleanField("牵头", default=False)
     opened_at = models.DateTimeField("派发时间", default=timezone.now)

@@ -277,3 +277,12 @@ def filter_complaints(
             received_at__lt=datetime.combine(received_to + timedelta(days=1), time.min, tz)
         )
     return qs
+
+
+def may_register(user) -> bool:
+    """The user holds a role the installed flow lets register complaints."""
+    from tousu.accounts.models import Organisation
+    from tousu.processes.selectors import active_process
+
+    process = active_process(Organisation.current().default_process)
+    return bool(process and set(user.role_codes) & set(process.definition.registration.roles))

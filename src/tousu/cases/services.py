@@ -16,7 +16,7 @@ from tousu.db import fastinsert
 from tousu.processes.models import Category, ProcessDefinition
 
 from . import search
-from .errors import Invalid, NotFound
+from .errors import Forbidden, Invalid, NotFound
 from .forms import form_class, json_value, type_errors
 from .models import (
     Complaint,
@@ -78,6 +78,7 @@ def register_complaint(
     shown once and kept only as a hash."""
     definition = process.definition
     fields = dict(fields or {})
+    first_department = _registering_department(definition, user)
     channels = {c.value for c in definition.channels}
     if channels and channel not in channels:
         raise Invalid(
@@ -96,6 +97,8 @@ def register_complaint(
                 "行业字段有误", {"fields": {f"fields.{k}": list(v) for k, v in form.errors.items()}}
             )
         sector = {k: json_value(v) for k, v in form.cleaned_data.items() if v not in (None, "", [])}
+    if errors := _required_when_errors(definition, channel, is_anonymous, sector):
+        raise Invalid("行业字段有误", {"fields": errors})
     category_obj = None
     if category:
         category_obj = Category.objects.filter(
@@ -115,6 +118,12 @@ def register_complaint(
     now = timezone.now()
     code = new_access_code()
     prefix = Organisation.current().tracking_prefix
+    channel_def = definition.channel(channel)
+    department_id = category_obj.department_id if category_obj else None
+    if channel_def and channel_def.department:  # e.g. petition letters go to the president's office
+        department_id = _department_id(channel_def.department) or department_id
+    if first_department:  # 首诉负责制: the case starts where it was received
+        department_id = first_department
     complaint = Complaint(
         access_code_hash=hash_access_code(code),
         process=process,
@@ -124,7 +133,8 @@ def register_complaint(
         content=content,
         request=request,
         category=category_obj,
-        department_id=category_obj.department_id if category_obj else None,
+        department_id=department_id,
+        first_department_id=first_department,
         fields=sector,
         is_anonymous=is_anonymous,
         received_at=received_at or now,
@@ -147,9 +157,12 @@ def register_complaint(
         public_label="投诉已登记",
         created_at=now,
     )
-    from tousu.clocks.services import initial_clocks
+    from tousu.clocks.services import breach_if_past_due, initial_clocks
 
-    clocks = initial_clocks(complaint, complaint.received_at)  # statutory periods run from receipt
+    from .engine import CaseFacts, notify_registered
+
+    # Statutory periods run from receipt (or the date the definition names), not from the click.
+    clocks = initial_clocks(complaint, now, CaseFacts(complaint, now, parties=party_rows))
     complaint.next_due_at = min((k.due_at for k in clocks), default=None)
     search_body = search.document(complaint, party_rows)
     # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
@@ -160,10 +173,66 @@ def register_complaint(
             row.complaint_id = complaint.pk
         fastinsert.insert([*party_rows, event, *clocks])
         search.index_rows([(complaint.pk, f"{complaint.tracking_number} {search_body}")])
+        breach_if_past_due(clocks, now)
+        notify_registered(complaint)
         complaint_registered.send(
             sender=Complaint, complaint=complaint, event=event, parties=party_rows, clocks=clocks
         )
     return complaint, code
+
+
+def _department_id(code: str) -> int | None:
+    from tousu.accounts.models import Department
+
+    return Department.objects.filter(code=code).values_list("pk", flat=True).first()
+
+
+def _registering_department(definition, user) -> int | None:
+    """Who may register is the definition's to say. Staff holding only departmental registration
+    roles register the complaints they receive first: the case starts in their department."""
+    if user is None:  # the complainant on the portal
+        return None
+    allowed = set(definition.registration.roles)
+    held = set(user.role_codes) & allowed
+    if not held:
+        from tousu.accounts.roles import ROLES
+
+        names = "、".join(ROLES.get(r, r) for r in definition.registration.roles)
+        raise Forbidden(f"您的角色不能登记投诉；可以登记的角色：{names}")
+    from tousu.accounts.roles import DEPARTMENTAL_ROLES
+
+    if held <= DEPARTMENTAL_ROLES:
+        if not user.department_id:
+            raise Invalid("您没有所属部门，不能按首诉负责制登记投诉")
+        return user.department_id
+    return None
+
+
+def _required_when_errors(definition, channel, is_anonymous, sector) -> dict:
+    """Registration fields required only in some cases (a written complaint's date …)."""
+    from tousu.processes import conditions
+
+    fields = [f for f in definition.fields if f.required_when is not None]
+    if not fields:
+        return {}
+
+    class _Facts:
+        def value(self, ref):
+            if ref.startswith("fields."):
+                return sector.get(ref[7:])
+            return {"channel": channel, "anonymous": is_anonymous}.get(ref)
+
+        def happened(self, action, any_round):
+            return False
+
+        def tasks(self, group):
+            return []
+
+    return {
+        f"fields.{f.name}": [f"此项必填（{conditions.describe(f.required_when)}）"]
+        for f in fields
+        if sector.get(f.name) in (None, "", []) and conditions.holds(f.required_when, _Facts())
+    }
 
 
 def creation_body(complaint: Complaint, access_code: str) -> dict:

@@ -17,6 +17,7 @@ from tousu.accounts.models import User
 from tousu.accounts.roles import DEPARTMENTAL_ROLES
 from tousu.cases.errors import Forbidden, Invalid
 from tousu.cases.models import Complaint, Event
+from tousu.processes import conditions
 from tousu.processes.definition import ClockDef
 
 from .models import CalendarOverride, CalendarYear, Clock, Notification
@@ -63,29 +64,108 @@ def _schedule(clock: Clock, at: datetime, amount: float, warn_before: float | No
 
 
 def _clock_def(complaint: Complaint, name: str) -> ClockDef | None:
-    return next((c for c in complaint.definition.clocks if c.name == name), None)
+    return complaint.definition.clock(name)
 
 
-def _start(complaint: Complaint, d: ClockDef, at: datetime, cal) -> Clock:
+def _moment(value) -> datetime | None:
+    return conditions.as_moment(value)
+
+
+def origin(d: ClockDef, starting: str, *, received_at, action_at, fields, form) -> datetime | None:
+    """The moment a clock counts from: the receipt, the action, or a date on a form (a written
+    complaint's date, the day mediation was accepted). None when the field is empty."""
+    where = d.origin(starting)
+    if where == "received":
+        return received_at
+    if where == "action":
+        return action_at
+    prefix, _, name = where.partition(".")
+    return _moment((fields if prefix == "fields" else form or {}).get(name))
+
+
+def due_from_field(d: ClockDef, *, fields, form) -> datetime | None:
+    """For a clock with `until`: the end of the day a field names."""
+    prefix, _, name = d.until.partition(".")
+    day = _moment((fields if prefix == "fields" else form or {}).get(name))
+    if day is None:
+        return None
+    end = timezone.localtime(day).replace(hour=23, minute=59, second=59, microsecond=999999)
+    return end
+
+
+def _start(complaint: Complaint, d: ClockDef, at: datetime, cal, due_at=None) -> Clock:
     clock = Clock(
         complaint=complaint,
         name=d.name,
         label=d.label,
         basis=d.basis,
         unit=d.unit,
-        amount=d.amount,
+        amount=d.amount or 0,
         started_at=at,
     )
-    _schedule(clock, at, d.amount, d.warn_before, cal)
+    if due_at is not None:
+        # A date set by a person: kept as the exact time left so a calendar reload leaves it.
+        clock.unit, clock.amount = "hours", (due_at - at).total_seconds() / 3600
+        _schedule(clock, at, clock.amount, None, cal)
+    else:
+        _schedule(clock, at, d.amount, d.warn_before, cal)
     return clock
 
 
-def initial_clocks(complaint: Complaint, at: datetime) -> list[Clock]:
+def starting_clocks(
+    definition, starting: str, *, facts, received_at, action_at, fields, form=None, cal=None
+) -> list[tuple[ClockDef, datetime, datetime | None]]:
+    """Pure: (clock, counted from, fixed due or None) for each clock `starting` starts."""
+    out = []
+    for d in definition.clocks:
+        if starting not in d.start:
+            continue
+        if d.start_when is not None and not conditions.holds(d.start_when, facts):
+            continue
+        at = origin(
+            d, starting, received_at=received_at, action_at=action_at, fields=fields, form=form
+        )
+        if at is None:
+            at = action_at  # an optional registration date left empty: count from now
+        due = due_from_field(d, fields=fields, form=form) if d.until else None
+        if d.until and due is None:
+            continue
+        out.append((d, at, due))
+    return out
+
+
+def initial_clocks(complaint: Complaint, at: datetime, facts=None) -> list[Clock]:
     """The clocks a new case starts with (unsaved: registration inserts them with the case)."""
+    from tousu.cases.engine import CaseFacts
+
     cal = calendar()
+    facts = facts or CaseFacts(complaint)
     return [
-        _start(complaint, c, at, cal) for c in complaint.definition.clocks if "created" in c.start
+        _start(complaint, d, start, cal, due)
+        for d, start, due in starting_clocks(
+            complaint.definition,
+            "created",
+            facts=facts,
+            received_at=complaint.received_at,
+            action_at=at,
+            fields=complaint.fields,
+        )
     ]
+
+
+def breach_if_past_due(clocks: list[Clock], now: datetime) -> None:
+    """A clock that is past due the moment it starts (a letter received weeks ago, a date typed
+    late) is recorded as breached at once, with the reason, not left for the next sweep."""
+    for clock in clocks:
+        if clock.state != Clock.RUNNING or clock.due_at > now or clock.breached_at:
+            continue
+        started = timezone.localtime(clock.started_at).strftime("%Y-%m-%d %H:%M")
+        reason = f"自 {started} 起算，开始计时时已超过期限"
+        if Clock.objects.filter(pk=clock.pk, breached_at__isnull=True).update(
+            breached_at=now, warned_at=now
+        ):
+            clock.breached_at = clock.warned_at = now
+            _breach(clock, now, reason=reason)
 
 
 def start_clock(
@@ -119,40 +199,64 @@ def start_clock(
     )
     _schedule(clock, at, amount, warn_before, calendar())
     clock.save()
+    breach_if_past_due([clock], timezone.now())
     refresh_next_due(complaint)
     return clock
 
 
-def on_action(complaint: Complaint, action: str, event: Event) -> None:
+def on_action(complaint: Complaint, action, event: Event, *, facts=None, form=None) -> None:
     """Stop, pause, resume, then start the clocks the definition ties to this action."""
+    name = action.name
+    reopens = getattr(action, "reopen", False)
     defs = [
         c
         for c in complaint.definition.clocks
-        if action in c.stop or action in c.pause or action in c.resume or action in c.start
+        if name in c.stop
+        or name in c.pause
+        or name in c.resume
+        or name in c.start
+        or (reopens and "reopened" in c.start)
     ]
     if not defs:
         return
     at = event.created_at
     live = {c.name: c for c in complaint.clocks.exclude(state=Clock.STOPPED)}
     cal = calendar()
-    new = []
     for d in defs:
         clock = live.get(d.name)
-        if clock and action in d.stop:
+        if clock and name in d.stop:
             clock.state, clock.stopped_at = Clock.STOPPED, at
             clock.save(update_fields=["state", "stopped_at"])
-            clock = None
-        elif clock and action in d.pause and clock.state == Clock.RUNNING:
+            live.pop(d.name)
+        elif clock and name in d.pause and clock.state == Clock.RUNNING:
             clock.remaining = workdays.remaining(clock.unit, at, clock.due_at, calendar=cal)
             clock.state, clock.paused_at = Clock.PAUSED, at
             clock.save(update_fields=["state", "paused_at", "remaining"])
-        elif clock and action in d.resume and clock.state == Clock.PAUSED:
+        elif clock and name in d.resume and clock.state == Clock.PAUSED:
             _schedule(clock, at, clock.remaining, d.warn_before, cal)
             clock.state, clock.paused_at, clock.remaining = Clock.RUNNING, None, None
             clock.save()
-        if clock is None and action in d.start:
-            new.append(_start(complaint, d, at, cal))
+    new = []
+    if facts is None:
+        from tousu.cases.engine import CaseFacts
+
+        facts = CaseFacts(complaint)
+    for starting in (name, "reopened") if reopens else (name,):
+        for d, start, due in starting_clocks(
+            complaint.definition,
+            starting,
+            facts=facts,
+            received_at=complaint.received_at,
+            action_at=at,
+            fields=complaint.fields,
+            form=form,
+        ):
+            if d.name in live:
+                continue  # already running: a start does not restart it
+            new.append(_start(complaint, d, start, cal, due))
+            live[d.name] = new[-1]
     Clock.objects.bulk_create(new)
+    breach_if_past_due(new, at)
     refresh_next_due(complaint)
 
 
@@ -260,6 +364,11 @@ def _recipients(complaint: Complaint, roles) -> list[User]:
     return list(users)
 
 
+def notify_roles(complaint: Complaint, roles, kind: str, message: str) -> None:
+    """Tell the holders of these roles (departmental roles: of the case's department)."""
+    _notify(complaint, roles, kind, message)
+
+
 def _notify(complaint: Complaint, roles, kind: str, message: str) -> None:
     from .tasks import send_notification_emails
 
@@ -326,6 +435,7 @@ def _warn(clock: Clock, now: datetime) -> None:
         actor_name="系统",
         via="system",
         payload={"clock": clock.name, "due": clock.due_at.isoformat()},
+        round=c.round,
         created_at=now,
     )
     _notify(
@@ -337,7 +447,7 @@ def _warn(clock: Clock, now: datetime) -> None:
     clock_warning.send(sender=Clock, complaint=c, clock=clock, event=event)
 
 
-def _breach(clock: Clock, now: datetime) -> None:
+def _breach(clock: Clock, now: datetime, *, reason: str = "") -> None:
     c = clock.complaint
     d = _clock_def(c, clock.name)
     actions = d.on_breach if d else ("flag", "notify")
@@ -351,6 +461,8 @@ def _breach(clock: Clock, now: datetime) -> None:
         actor_name="系统",
         via="system",
         payload={"clock": clock.name, "due": clock.due_at.isoformat()},
+        comment=reason,
+        round=c.round,
         created_at=now,
     )
     if "notify" in actions:
@@ -371,6 +483,7 @@ def _breach(clock: Clock, now: datetime) -> None:
             actor_name="系统",
             via="system",
             payload={"clock": clock.name},
+            round=c.round,
             created_at=now,
         )
         _notify(

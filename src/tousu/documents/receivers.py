@@ -10,11 +10,12 @@ from .services import issue_document
 
 
 @receiver(action_applied, dispatch_uid="tousu.documents.issue_on_action")
-def issue_on_action(sender, complaint, action, event, user, **kwargs):
-    if action.document:
+def issue_on_action(sender, complaint, action, event, user, document=None, **kwargs):
+    # The engine says which document this action issues now (its `document_when` decided).
+    if document:
         issue_document(
             complaint,
-            action.document,
+            document,
             event=event,
             user=user if isinstance(user, User) else None,
             actor_name=event.actor_name,

@@ -8,12 +8,14 @@ departments and category → department map. Structure is checked here; graph ch
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50)]
 Label = Annotated[str, Field(min_length=1, max_length=100)]
+# A condition (see conditions.py): a YAML mapping, checked with the graph in validation.py.
+Condition = dict[str, Any]
 
 FIELD_TYPES = (
     "text",  # one line
@@ -27,7 +29,7 @@ FIELD_TYPES = (
     "category",  # sets the case's category (and its mapped department unless one is chosen)
     "department",  # sets the case's responsible department
     "departments",  # several departments: the first leads, each gets a task
-    "users",  # staff assigned (e.g. inspectors)
+    "users",  # staff named (e.g. inspectors): distinct persons holding the field's roles
 )
 
 
@@ -40,11 +42,20 @@ class Choice(Strict):
     label: Label
 
 
+class ChannelDef(Choice):
+    # Complaints on this channel start in this department (e.g. petition letters 信访件 at the
+    # president's office, F8), whoever registers them.
+    department: Name | None = None
+
+
 class FieldDef(Strict):
     name: Name
     label: Label
     type: Literal[FIELD_TYPES]  # type: ignore[valid-type]
+    # For a yes/no field: an answer, either one, must be given (not "must be yes": say that with a
+    # `require` condition on the action).
     required: bool = False
+    required_when: Condition | None = None  # required only when this holds
     max_length: int | None = Field(default=None, ge=1, le=20000)
     min_items: int | None = Field(default=None, ge=0, le=50)
     choices: tuple[Choice, ...] = ()
@@ -53,6 +64,13 @@ class FieldDef(Strict):
     # Identifies a person (a patient's name, a room number, a phone number): blanked when the case's
     # retention period ends (`tousu retention run`), like the parties' names and contact data.
     personal: bool = False
+    # users: whom the field may name — holders of one of these roles (read-only roles never), and
+    # with same_department only staff of the case's responsible department.
+    roles: tuple[Name, ...] = ()
+    same_department: bool = False
+    # departments: the name of a `department` field of the same form that names the lead
+    # department, chosen explicitly (never the first in a list).
+    lead: Name | None = None
 
     @property
     def effective_max_length(self) -> int:
@@ -63,6 +81,29 @@ class ChecklistItem(Strict):
     name: Name
     label: Label
     hint: str = ""
+
+
+class RoleDef(Strict):
+    """A role a flow names beyond the system's (F11: 跟单员, 跟单组长 …). Not departmental."""
+
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=20)]
+    label: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class Notify(Strict):
+    """Tell the holders of these roles at once (F17: the person involved reports to the department
+    head and medical affairs). Departmental roles: those of the case's department."""
+
+    roles: tuple[Name, ...] = Field(min_length=1)
+    text: Annotated[str, Field(min_length=1, max_length=200)]
+    when: Condition | None = None
+
+
+class RegistrationDef(Strict):
+    # Who may register. A departmental role registering starts the case in its own department and
+    # records it as first-received there (首诉负责制, F15/F18).
+    roles: tuple[Name, ...] = ("receiver", "officer")
+    notify: tuple[Notify, ...] = ()
 
 
 class DepartmentDef(Strict):
@@ -86,11 +127,6 @@ class StateDef(Strict):
     description: str = ""
 
 
-class GuardDef(Strict):
-    name: Name
-    args: dict[str, str | int | bool | list[str]] = {}
-
-
 class TaskEffect(Strict):
     # open: "case_department" opens a task for the case's responsible department;
     #       "form_departments" opens one per department chosen in the form.
@@ -98,6 +134,8 @@ class TaskEffect(Strict):
     # close: "own" closes the acting user's department's task; "all" closes every open task.
     close: Literal["own", "all"] | None = None
     kind: Label = "处理"
+    # Tasks opened together form a group a join can wait for ({tasks_done: group}).
+    group: Name | None = None
 
 
 class SetEffect(Strict):
@@ -114,13 +152,22 @@ class ActionDef(Strict):
     to: Name | None = None  # None: the case stays in its state (a note, an extra record)
     roles: tuple[Name, ...] = Field(min_length=1)
     form: tuple[FieldDef, ...] = ()
-    guards: tuple[GuardDef, ...] = ()
+    # Offered only when this holds (the case and the actor; not the form); `unmet` is said to
+    # whoever tries anyway.
+    when: Condition | None = None
+    unmet: str = ""
+    # Checked when applied (may read the form); each condition carries its message.
+    require: tuple[Condition, ...] = ()
     tasks: TaskEffect = TaskEffect()
     set: SetEffect = SetEffect()
     visibility: Literal["internal", "public"] = "internal"
     public_label: str = ""  # what the complainant sees on the portal timeline
     description: str = ""
     document: Name | None = None  # official document this action issues (Portal issue)
+    document_when: Condition | None = None  # issued only when this holds (a written notice …)
+    # Dissatisfaction and the like: a new round starts (conditions about events look at it).
+    reopen: bool = False
+    notify: tuple[Notify, ...] = ()
     # A routine action (a note, an optional record) does not make a case wait for anyone: it is
     # left out of the to-do, the leader's inbox and "waiting for me" counts.
     routine: bool = False
@@ -140,8 +187,17 @@ class ClockDef(Strict):
     label: Label
     basis: str = Field(min_length=1, max_length=500)
     unit: Literal["hours", "calendar_days", "working_days", "working_hours"]
-    amount: float = Field(gt=0, le=10000)
-    start: tuple[Name, ...] = Field(min_length=1)  # actions, or "created" for registration
+    amount: float | None = Field(default=None, gt=0, le=10000)
+    # Actions that start it, "created" for registration, "reopened" for any reopening action.
+    start: tuple[Name, ...] = Field(min_length=1)
+    start_when: Condition | None = None  # starts only when this holds (written channel only …)
+    # The moment it counts from: "received" (the complaint's receipt), "action" (when the starting
+    # action was taken), or a date/datetime field: "fields.NAME" (registration) or "form.NAME" (the
+    # starting action's form). Default: "received" for "created", else "action".
+    counts_from: str = Field(default="", alias="from", max_length=60)
+    # A due date given by a field instead of an amount (a deadline set by a person: "继续沟通，
+    # 约定新的期限"); the period ends at the end of that day.
+    until: str = Field(default="", max_length=60)
     stop: tuple[Name, ...] = Field(min_length=1)
     pause: tuple[Name, ...] = ()
     resume: tuple[Name, ...] = ()
@@ -150,6 +206,12 @@ class ClockDef(Strict):
     max_extension: float = Field(default=0, ge=0, le=10000)
     on_breach: tuple[Literal["flag", "notify", "escalate"], ...] = ("flag", "notify")
     notify_roles: tuple[Name, ...] = ("officer",)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def origin(self, starting: str) -> str:
+        """What the clock counts from when `starting` (an action, created or reopened) starts it."""
+        return self.counts_from or ("received" if starting == "created" else "action")
 
 
 ProcessName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=50)]
@@ -162,7 +224,9 @@ class ProcessDef(Strict):
     flows: tuple[str, ...] = ()
     description: str = ""
     allow_anonymous: bool = False
-    channels: tuple[Choice, ...] = ()
+    channels: tuple[ChannelDef, ...] = ()
+    roles: tuple[RoleDef, ...] = ()
+    registration: RegistrationDef = RegistrationDef()
     checklist: tuple[ChecklistItem, ...] = ()
     fields: tuple[FieldDef, ...] = ()
     departments: tuple[DepartmentDef, ...] = ()
@@ -199,6 +263,12 @@ class ProcessDef(Strict):
     def actions_from(self, state: str) -> list[ActionDef]:
         final = state in self.final_states
         return [a for a in self.actions if state in a.source or ("any" in a.source and not final)]
+
+    def channel(self, value: str) -> ChannelDef | None:
+        return next((c for c in self.channels if c.value == value), None)
+
+    def clock(self, name: str) -> ClockDef | None:
+        return next((c for c in self.clocks if c.name == name), None)
 
     def category(self, code: str) -> CategoryDef | None:
         return next((c for c in self.categories if c.code == code), None)

@@ -32,6 +32,10 @@ def install_definition(source: str, file: str = "<definition>") -> ProcessDefini
         is_active=True,
     )
     active_process.cache_clear()
+    if definition.roles:
+        from tousu.accounts.services import ensure_roles
+
+        ensure_roles({r.code: r.label for r in definition.roles})
     departments = {}
     for dep in definition.departments:  # parents are declared before children
         parent = departments.get(dep.parent) if dep.parent else None

@@ -17,12 +17,15 @@ from pydantic import ValidationError
 from tousu import pydantic_zh
 from tousu.accounts.roles import DEFINITION_ROLES as ROLES
 
-from .definition import ProcessDef
-from .guards import GUARD_REQUIRED_ARGS, GUARDS
+from . import conditions
+from .definition import ActionDef, ProcessDef
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 ANY_STATE = "any"  # `from: [any]` means every state that is not final
 CREATED = "created"  # a clock that starts when the case is registered
+REOPENED = "reopened"  # a clock that starts whenever an action with `reopen: true` is taken
+READ_ONLY_ROLES = frozenset({"auditor", "admin"})
+DATE_TYPES = ("date", "datetime")
 
 
 @dataclass(frozen=True)
@@ -220,18 +223,36 @@ def load_file(path: str | Path) -> ProcessDef:
     return load_text(text, str(path))
 
 
+def _at(*loc):
+    return loc, _place(loc)
+
+
 def _graph_problems(d: ProcessDef):
-    """Yield (loc, place, message) for each semantic problem."""
+    """Yield (loc, place, message) for each semantic problem, one small check after another."""
+    for check in (
+        _duplicate_names,
+        _chinese_labels,
+        _choices_present,
+        _state_problems,
+        _role_problems,
+        _action_problems,
+        _condition_problems,
+        _department_problems,
+        _clock_problems,
+    ):
+        yield from check(d)
+    if _graph_is_sound(d):
+        yield from _reachability(d)
+        yield from _someone_can_act(d)
 
-    def at(*loc):
-        return loc, _place(loc)
 
+def _duplicate_names(d: ProcessDef):
     def duplicates(items, key, section):
         seen = set()
         for i, item in enumerate(items):
             value = getattr(item, key)
             if value in seen:
-                yield (*at(section, i, key), f"重复的名称「{value}」")
+                yield (*_at(section, i, key), f"重复的名称「{value}」")
             seen.add(value)
 
     yield from duplicates(d.states, "name", "states")
@@ -240,137 +261,322 @@ def _graph_problems(d: ProcessDef):
     yield from duplicates(d.departments, "code", "departments")
     yield from duplicates(d.categories, "code", "categories")
     yield from duplicates(d.fields, "name", "fields")
+    yield from duplicates(d.channels, "value", "channels")
+    yield from duplicates(d.roles, "code", "roles")
     for i, action in enumerate(d.actions):
         yield from duplicates(action.form, "name", f"actions[{i}].form")
 
-    # Chinese labels everywhere a person reads one.
+
+def _chinese_labels(d: ProcessDef):
+    """Chinese labels everywhere a person reads one."""
+
     def labelled(section, items):
         for i, item in enumerate(items):
             if not CJK.search(item.label):
-                yield (*at(section, i, "label"), f"缺少中文标签（现为「{item.label}」）")
+                yield (*_at(section, i, "label"), f"缺少中文标签（现为「{item.label}」）")
 
-    yield from labelled("states", d.states)
-    yield from labelled("actions", d.actions)
-    yield from labelled("clocks", d.clocks)
-    yield from labelled("departments", d.departments)
-    yield from labelled("categories", d.categories)
-    yield from labelled("fields", d.fields)
+    for section in ("states", "actions", "clocks", "departments", "categories", "fields", "roles"):
+        yield from labelled(section, getattr(d, section))
     for i, action in enumerate(d.actions):
-        for j, field in enumerate(action.form):
-            if not CJK.search(field.label):
-                yield (
-                    *at("actions", i, "form", j, "label"),
-                    f"缺少中文标签（现为「{field.label}」）",
-                )
+        yield from labelled(f"actions[{i}].form", action.form)
     if not CJK.search(d.label):
-        yield (*at("label"), f"缺少中文标签（现为「{d.label}」）")
+        yield (*_at("label"), f"缺少中文标签（现为「{d.label}」）")
 
-    for i, field in enumerate(d.fields):
+
+def _choices_present(d: ProcessDef):
+    for loc, field in _all_fields(d):
         if field.type in ("choice", "multichoice") and not field.choices:
-            yield (*at("fields", i, "choices"), "选择题字段需要 choices")
+            yield (*_at(*loc, "choices"), "选择题字段需要 choices")
+
+
+def _all_fields(d: ProcessDef):
+    """(loc, field) for the registration fields and every action's form fields."""
+    for i, field in enumerate(d.fields):
+        yield ("fields", i), field
     for i, action in enumerate(d.actions):
         for j, field in enumerate(action.form):
-            if field.type in ("choice", "multichoice") and not field.choices:
-                yield (*at("actions", i, "form", j, "choices"), "选择题字段需要 choices")
+            yield ("actions", i, "form", j), field
 
-    states = {s.name for s in d.states}
-    if ANY_STATE in states:
-        yield (*at("states"), f"「{ANY_STATE}」是保留名称，表示任一未结束状态")
-    initial = [i for i, s in enumerate(d.states) if s.initial]
+
+def _state_problems(d: ProcessDef):
+    if ANY_STATE in {s.name for s in d.states}:
+        yield (*_at("states"), f"「{ANY_STATE}」是保留名称，表示任一未结束状态")
+    initial = [s for s in d.states if s.initial]
     if len(initial) != 1:
-        yield (*at("states"), f"需要恰好一个初始状态（initial: true），现有 {len(initial)} 个")
-    finals = {s.name for s in d.states if s.final}
-    if not finals:
-        yield (*at("states"), "至少需要一个结束状态（final: true）")
+        yield (*_at("states"), f"需要恰好一个初始状态（initial: true），现有 {len(initial)} 个")
+    if not d.final_states:
+        yield (*_at("states"), "至少需要一个结束状态（final: true）")
 
+
+def known_roles(d: ProcessDef) -> dict[str, str]:
+    return {**ROLES, **{r.code: r.label for r in d.roles}}
+
+
+def _role_problems(d: ProcessDef):
+    roles = known_roles(d)
+
+    def unknown(loc, names):
+        for j, role in enumerate(names):
+            if role not in roles:
+                yield (*_at(*loc, j), f"未知角色「{role}」；可用角色：{', '.join(roles)}")
+
+    for i, r in enumerate(d.roles):
+        if r.code in ROLES:
+            yield (*_at("roles", i, "code"), f"「{r.code}」是系统角色，不能重新定义")
+    yield from unknown(("registration", "roles"), d.registration.roles)
+    for j, role in enumerate(d.registration.roles):
+        if role in READ_ONLY_ROLES or role == "complainant":
+            yield (*_at("registration", "roles", j), f"角色「{role}」不能登记投诉")
+    for i, action in enumerate(d.actions):
+        yield from unknown(("actions", i, "roles"), action.roles)
+        for k, note in enumerate(action.notify):
+            yield from unknown(("actions", i, "notify", k, "roles"), note.roles)
+    for k, note in enumerate(d.registration.notify):
+        yield from unknown(("registration", "notify", k, "roles"), note.roles)
+    for i, clock in enumerate(d.clocks):
+        yield from unknown(("clocks", i, "extension_roles"), clock.extension_roles)
+        yield from unknown(("clocks", i, "notify_roles"), clock.notify_roles)
+    for i, action in enumerate(d.actions):
+        # The complainant's verdict (a form field named satisfaction, as the reports read it) is
+        # theirs: never recorded by the department complained about.
+        if any(f.name == "satisfaction" for f in action.form):
+            for j, role in enumerate(action.roles):
+                if role in {"handler", "dept_head"}:
+                    yield (
+                        *_at("actions", i, "roles", j),
+                        f"「{action.label}」记录投诉人的满意度，不能由被投诉科室的角色「{role}」记录："
+                        "应由投诉人本人评价或由投诉管理部门回访记录",
+                    )
+    for loc, field in _all_fields(d):
+        if field.type != "users":
+            if field.roles or field.same_department:
+                yield (*_at(*loc, "roles"), "roles 和 same_department 只适用于 users 类型的字段")
+            continue
+        if not field.roles:
+            yield (*_at(*loc, "roles"), "users 字段需要 roles：只能选择持有这些角色的人员")
+        yield from unknown((*loc, "roles"), field.roles)
+        for j, role in enumerate(field.roles):
+            if role in READ_ONLY_ROLES:
+                yield (*_at(*loc, "roles", j), f"只读角色「{role}」不能被指派办理")
+
+
+def _action_problems(d: ProcessDef):
+    states = {s.name for s in d.states}
+    finals = d.final_states
     for i, action in enumerate(d.actions):
         for j, src in enumerate(action.source):
             if src != ANY_STATE and src not in states:
                 yield (
-                    *at("actions", i, "from", j),
+                    *_at("actions", i, "from", j),
                     f"动作「{action.name}」的来源状态「{src}」未定义",
                 )
             elif src in finals:
-                yield (*at("actions", i, "from", j), f"结束状态「{src}」不能再有动作")
+                yield (*_at("actions", i, "from", j), f"结束状态「{src}」不能再有动作")
         if action.to is not None and action.to not in states:
-            yield (*at("actions", i, "to"), f"动作「{action.name}」指向未定义的状态「{action.to}」")
-        for j, role in enumerate(action.roles):
-            if role not in ROLES:
-                yield (
-                    *at("actions", i, "roles", j),
-                    f"未知角色「{role}」；可用角色：{', '.join(ROLES)}",
-                )
-        for j, guard in enumerate(action.guards):
-            if guard.name not in GUARDS:
-                yield (
-                    *at("actions", i, "guards", j, "name"),
-                    f"未知的条件「{guard.name}」；可用：{', '.join(GUARDS)}",
-                )
-            else:
-                for arg in GUARD_REQUIRED_ARGS[guard.name]:
-                    if arg not in guard.args:
-                        yield (
-                            *at("actions", i, "guards", j, "args"),
-                            f"条件「{guard.name}」缺少参数「{arg}」",
-                        )
-        if action.tasks.open == "form_departments" and not any(
-            f.type == "departments" for f in action.form
-        ):
             yield (
-                *at("actions", i, "tasks", "open"),
+                *_at("actions", i, "to"),
+                f"动作「{action.name}」指向未定义的状态「{action.to}」",
+            )
+        form = {f.name: f for f in action.form}
+        departments = [f for f in action.form if f.type == "departments"]
+        if action.tasks.open == "form_departments" and not departments:
+            yield (
+                *_at("actions", i, "tasks", "open"),
                 "form_departments 需要表单中有 departments 类型的字段",
             )
+        for j, field in enumerate(action.form):
+            if field.lead is not None and field.type != "departments":
+                yield (
+                    *_at("actions", i, "form", j, "lead"),
+                    "lead 只适用于 departments 类型的字段",
+                )
+            if field.type == "departments" and (
+                field.lead is None or getattr(form.get(field.lead), "type", None) != "department"
+            ):
+                yield (
+                    *_at("actions", i, "form", j, "lead"),
+                    "多个部门时须明确牵头部门：lead 应为同一表单中 department 类型字段的名称",
+                )
+        if action.document_when is not None and action.document is None:
+            yield (*_at("actions", i, "document_when"), "没有 document 时不能设置 document_when")
+        if action.unmet and action.when is None:
+            yield (*_at("actions", i, "unmet"), "unmet 只在设置了 when 时使用")
 
+
+def _scope(d: ProcessDef, form=None, *, actor=True) -> conditions.Scope:
+    groups = {a.tasks.group for a in d.actions if a.tasks.open and a.tasks.group}
+    if any(a.tasks.open for a in d.actions):
+        groups.add(conditions.ALL_TASKS)
+    return conditions.Scope(
+        fields={f.name: f for f in d.fields},
+        form=None if form is None else {f.name: f for f in form},
+        actions=frozenset(a.name for a in d.actions),
+        groups=frozenset(groups - {conditions.ALL_TASKS}),
+        values={
+            "channel": frozenset(c.value for c in d.channels),
+            "category": frozenset(c.code for c in d.categories),
+            "department": frozenset(x.code for x in d.departments),
+            "departments": frozenset(x.code for x in d.departments),
+            "complexity": frozenset({"general", "complex"}),
+            "severity": frozenset({"normal", "serious", "critical"}),
+            "roles": frozenset(known_roles(d)),
+        },
+        actor=actor,
+    )
+
+
+def _condition_problems(d: ProcessDef):
+    def check(cond, scope, *loc):
+        if cond is None:
+            return
+        for rel, message in conditions.problems(cond, scope):
+            yield (*_at(*loc, *rel), message)
+
+    registration = _scope(d)
+    for i, field in enumerate(d.fields):
+        yield from check(field.required_when, registration, "fields", i, "required_when")
+    for k, note in enumerate(d.registration.notify):
+        yield from check(note.when, registration, "registration", "notify", k, "when")
+    for i, action in enumerate(d.actions):
+        with_form = _scope(d, action.form)
+        if action.when is not None:
+            yield from check(action.when, registration, "actions", i, "when")
+        for j, cond in enumerate(action.require):
+            yield from check(cond, with_form, "actions", i, "require", j)
+        for j, field in enumerate(action.form):
+            yield from check(
+                field.required_when, with_form, "actions", i, "form", j, "required_when"
+            )
+        yield from check(action.document_when, with_form, "actions", i, "document_when")
+        for k, note in enumerate(action.notify):
+            yield from check(note.when, with_form, "actions", i, "notify", k, "when")
+    for i, clock in enumerate(d.clocks):
+        yield from check(clock.start_when, _scope(d, actor=False), "clocks", i, "start_when")
+
+
+def _department_problems(d: ProcessDef):
     departments = {dep.code for dep in d.departments}
     for i, dep in enumerate(d.departments):
         if dep.parent and dep.parent not in departments:
-            yield (*at("departments", i, "parent"), f"上级部门「{dep.parent}」未定义")
+            yield (*_at("departments", i, "parent"), f"上级部门「{dep.parent}」未定义")
     for i, cat in enumerate(d.categories):
         if cat.department and cat.department not in departments:
             yield (
-                *at("categories", i, "department"),
+                *_at("categories", i, "department"),
                 f"部门「{cat.department}」未在 departments 中定义",
             )
+    for i, channel in enumerate(d.channels):
+        if channel.department and channel.department not in departments:
+            yield (
+                *_at("channels", i, "department"),
+                f"部门「{channel.department}」未在 departments 中定义",
+            )
 
-    action_names = {a.name for a in d.actions}
+
+def _clock_problems(d: ProcessDef):
+    actions = {a.name: a for a in d.actions}
+    reopening = [a.name for a in d.actions if a.reopen]
     for i, clock in enumerate(d.clocks):
         for key in ("start", "stop", "pause", "resume"):
             for j, name in enumerate(getattr(clock, key)):
-                if name not in action_names and not (key == "start" and name == CREATED):
+                pseudo = key == "start" and name in (CREATED, REOPENED)
+                if name not in actions and not pseudo:
                     yield (
-                        *at("clocks", i, key, j),
+                        *_at("clocks", i, key, j),
                         f"时限「{clock.name}」引用了未定义的动作「{name}」",
                     )
-        for key in ("extension_roles", "notify_roles"):
-            for j, role in enumerate(getattr(clock, key)):
-                if role not in ROLES:
+                if key == "start" and name == REOPENED and not reopening:
                     yield (
-                        *at("clocks", i, key, j),
-                        f"未知角色「{role}」；可用角色：{', '.join(ROLES)}",
+                        *_at("clocks", i, key, j),
+                        "没有任何动作设置 reopen: true，reopened 永远不会发生",
                     )
+        if (clock.amount is None) == (not clock.until):
+            yield (
+                *_at("clocks", i, "amount"),
+                "时限需要 amount（时长）或 until（截止日期字段）之一，且只能有一个",
+            )
+        starters = [actions[n] for n in clock.start if n in actions]
+        if CREATED in clock.start or REOPENED in clock.start:
+            starters.append(None)  # registration or a reopening action: no single form
+        for key in ("from", "until"):
+            ref = clock.counts_from if key == "from" else clock.until
+            if ref:
+                yield from _clock_ref_problems(d, clock, key, ref, starters, i)
         if clock.unit in ("calendar_days", "working_days"):
             for key in ("amount", "warn_before", "max_extension"):
                 value = getattr(clock, key)
                 if value is not None and value != int(value):
-                    yield (*at("clocks", i, key), f"以天计的时限只能是整数天（现为 {value:g}）")
+                    yield (*_at("clocks", i, key), f"以天计的时限只能是整数天（现为 {value:g}）")
         if clock.max_extension and not clock.extension_roles:
-            yield (*at("clocks", i, "extension_roles"), "允许延期时需要指定可批准延期的角色")
+            yield (*_at("clocks", i, "extension_roles"), "允许延期时需要指定可批准延期的角色")
+    for i, action in enumerate(d.actions):
+        if action.reopen and not any(
+            action.name in c.start or REOPENED in c.start for c in d.clocks
+        ):
+            yield (
+                *_at("actions", i, "reopen"),
+                f"重新办理的动作「{action.name}」没有启动任何时限：进一步处理也要有期限",
+            )
 
-    if (
-        len(initial) != 1
-        or any(a.to is not None and a.to not in states for a in d.actions)
-        or any(s != ANY_STATE and s not in states for a in d.actions for s in a.source)
-    ):
-        return  # reachability is meaningless on a broken graph
 
+def _clock_ref_problems(d: ProcessDef, clock, key: str, ref: str, starters, i: int):
+    """A clock counted from, or due at, a field: the field exists where the clock starts, is a date
+    and is always there (required), so no clock starts from a missing value."""
+    loc = ("clocks", i, key)
+    if key == "from" and ref in ("received", "action"):
+        return
+    prefix, _, name = ref.partition(".")
+    if prefix == "fields":
+        field = next((f for f in d.fields if f.name == name), None)
+        if field is None:
+            yield (*_at(*loc), f"时限「{clock.name}」从未定义的登记字段「{name}」起算")
+        elif field.type not in DATE_TYPES:
+            yield (*_at(*loc), f"登记字段「{name}」不是日期，不能作为时限的起算或截止")
+        return
+    if prefix != "form":
+        yield (*_at(*loc), "应为 received、action、fields.<字段> 或 form.<字段>")
+        return
+    for action in starters:
+        if action is None:
+            yield (*_at(*loc), "由登记或重新办理启动的时限不能引用动作表单（form.…）")
+            continue
+        field = next((f for f in action.form if f.name == name), None)
+        if field is None:
+            yield (
+                *_at(*loc),
+                f"时限「{clock.name}」引用的字段「{name}」不在启动它的动作「{action.name}」的表单中",
+            )
+        elif field.type not in DATE_TYPES:
+            yield (*_at(*loc), f"动作「{action.name}」的字段「{name}」不是日期")
+        elif not field.required:
+            yield (
+                *_at(*loc),
+                f"动作「{action.name}」的字段「{name}」不是必填项：时限不能从可能缺失的字段起算",
+            )
+
+
+def _graph_is_sound(d: ProcessDef) -> bool:
+    states = {s.name for s in d.states}
+    return (
+        sum(1 for s in d.states if s.initial) == 1
+        and all(a.to is None or a.to in states for a in d.actions)
+        and all(s == ANY_STATE or s in states for a in d.actions for s in a.source)
+    )
+
+
+def _edges(d: ProcessDef) -> dict[str, set[str]]:
+    states = {s.name for s in d.states}
     edges: dict[str, set[str]] = defaultdict(set)
     for action in d.actions:
-        sources = states - finals if ANY_STATE in action.source else set(action.source)
+        sources = states - d.final_states if ANY_STATE in action.source else set(action.source)
         for src in sources:
             edges[src].add(action.to or src)
+    return edges
 
-    start = d.states[initial[0]].name
-    reached, queue = {start}, deque([start])
+
+def _reachability(d: ProcessDef):
+    edges = _edges(d)
+    reached, queue = {d.initial_state.name}, deque([d.initial_state.name])
     while queue:
         for nxt in edges[queue.popleft()]:
             if nxt not in reached:
@@ -378,13 +584,13 @@ def _graph_problems(d: ProcessDef):
                 queue.append(nxt)
     for i, state in enumerate(d.states):
         if state.name not in reached:
-            yield (*at("states", i, "name"), f"状态「{state.name}」无法到达：没有动作通向它")
+            yield (*_at("states", i, "name"), f"状态「{state.name}」无法到达：没有动作通向它")
 
     reverse: dict[str, set[str]] = defaultdict(set)
     for src, targets in edges.items():
         for t in targets:
             reverse[t].add(src)
-    can_end, queue = set(finals), deque(finals)
+    can_end, queue = set(d.final_states), deque(d.final_states)
     while queue:
         for prev in reverse[queue.popleft()]:
             if prev not in can_end:
@@ -393,6 +599,76 @@ def _graph_problems(d: ProcessDef):
     for i, state in enumerate(d.states):
         if state.name in reached and state.name not in can_end:
             yield (
-                *at("states", i, "name"),
+                *_at("states", i, "name"),
                 f"状态「{state.name}」是死路：从它无法到达任何结束状态",
             )
+
+
+def sets_department(d: ProcessDef, action: ActionDef) -> bool:
+    """The action's form always names the responsible department (or a category that maps to one)."""
+    mapped = bool(d.categories) and all(c.department for c in d.categories)
+    if set(action.roles) <= {"handler", "dept_head"}:
+        return True  # only a department's own staff can take it: the case has their department
+    for f in action.form:
+        always = f.required or f.required_when == {"of": "department", "set": False}
+        if always and (
+            f.type in ("department", "departments") or (f.type == "category" and mapped)
+        ):
+            return True
+    return False
+
+
+def department_known(d: ProcessDef) -> dict[str, bool]:
+    """For each state: is the case's responsible department known on every path into it?"""
+    known = {s.name: not s.initial for s in d.states}
+    states = {s.name for s in d.states}
+    changed = True
+    while changed:
+        changed = False
+        for action in d.actions:
+            sources = states - d.final_states if ANY_STATE in action.source else set(action.source)
+            target = action.to
+            if target is None:
+                continue
+            for src in sources:
+                if known[target] and not (known[src] or sets_department(d, action)):
+                    known[target] = False
+                    changed = True
+    return known
+
+
+def _someone_can_act(d: ProcessDef):
+    """No state where nobody can take the case further: every open state has an action that is not
+    routine, and one a role outside the departments can take unless the department is known."""
+    known = department_known(d)
+    departmental = {"handler", "dept_head"}
+    for i, state in enumerate(d.states):
+        if state.final:
+            continue
+        moving = [
+            a for a in d.actions_from(state.name) if not a.routine and ANY_STATE not in a.source
+        ]
+        if not moving:
+            yield (
+                *_at("states", i, "name"),
+                f"状态「{state.name}」没有可执行的办理动作，案件会停在这里",
+            )
+            continue
+        if not known[state.name] and all(set(a.roles) <= departmental for a in moving):
+            yield (
+                *_at("states", i, "name"),
+                f"状态「{state.name}」只有科室角色可以办理，但进入它时可能还没有责任部门",
+            )
+    for i, action in enumerate(d.actions):
+        sources = [
+            s.name
+            for s in d.states
+            if s.name in action.source or (ANY_STATE in action.source and not s.final)
+        ]
+        if action.tasks.open == "case_department" and not sets_department(d, action):
+            if any(not known[s] for s in sources):
+                yield (
+                    *_at("actions", i, "tasks", "open"),
+                    f"动作「{action.name}」向责任部门派发任务，但执行时可能还没有责任部门："
+                    "请在表单中加必填的部门或类别字段（或 required_when: {of: department, set: false}）",
+                )

@@ -364,15 +364,23 @@ def on_clock_saved(sender, instance, created, **kwargs) -> None:
         refresh_clock(instance)
 
 
+def on_clock_breached(sender, clock, **kwargs) -> None:
+    # The sweep marks a breach with an UPDATE (exactly once): the facts follow it at once, not at
+    # the case's next action.
+    refresh_clock(clock)
+
+
 def connect() -> None:
     from django.db.models.signals import post_save
 
     from tousu.cases.signals import action_applied, complaint_registered
     from tousu.clocks.models import Clock
+    from tousu.clocks.signals import clock_breached
 
     complaint_registered.connect(on_registered, dispatch_uid="reports.facts.registered")
     action_applied.connect(on_action, dispatch_uid="reports.facts.action")
     post_save.connect(on_clock_saved, sender=Clock, dispatch_uid="reports.facts.clock")
+    clock_breached.connect(on_clock_breached, dispatch_uid="reports.facts.clock_breached")
 
 
 # --- rebuilding ---------------------------------------------------------------------------------

@@ -4,11 +4,13 @@ Writes complaints, parties, events, tasks, clocks, attachments (when a guard ask
 search index and the statistics facts with bulk SQL (executemany on SQLite, COPY on PostgreSQL),
 without going through the engine, but producing the rows the engine would: each case walks its
 flow's actions from the initial state, choosing among the actions possible in its state for an actor
-who holds the role (departmental roles in the case's department or a department with an open task),
-guards respected; forms are filled as the form would clean them; category and department follow the
-category map; tasks open and close as the action says; clocks start, pause, resume and stop with due
-times from the same calendar functions, and the sweep's warnings, breaches and escalations appear as
-events at the moment the worker would have written them. Nothing is dated after `end`, so recent cases
+who holds the role, asking the engine's own pure rules (cases.engine.roles_permit, task_changes,
+the conditions of processes.conditions, clocks.services.starting_clocks) rather than copying them;
+forms are filled as the form would clean them and so that the action's conditions hold; category
+and department follow the category map; tasks open and close as the action says; clocks start,
+pause, resume and stop with due times from the same calendar functions, a clock past due when it
+starts is breached at once, and the sweep's warnings, breaches and escalations appear as events at
+the moment the worker would have written them. Nothing is dated after `end`, so recent cases
 are still open. tests/reports/test_reports_generate.py replays generated cases through the real
 services, engine and sweep and compares every row.
 
@@ -48,6 +50,8 @@ from django.utils import timezone
 from tousu import workdays
 from tousu.accounts.models import Department, Organisation, User
 from tousu.accounts.roles import COMPLAINANT, DEPARTMENTAL_ROLES, ROLES
+from tousu.cases import engine as rules_of_the_engine
+from tousu.cases.errors import Invalid
 from tousu.cases.models import (
     ACCESS_CODE_ALPHABET,
     Attachment,
@@ -58,7 +62,9 @@ from tousu.cases.models import (
     Task,
     hash_access_code,
 )
+from tousu.clocks import services as clock_rules
 from tousu.clocks.models import Clock
+from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, ClockDef, FieldDef, ProcessDef
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.workdays import SHANGHAI
@@ -142,9 +148,9 @@ class Step:
     closes: bool
     staff_roles: tuple[str, ...]
     by_complainant: bool
-    requires: tuple[str, ...] = ()  # event_present guards
-    attachments: int = 0  # has_attachment guard
-    clock_ops: tuple = ()  # (ClockDef, stop, pause, resume, start)
+    attachments: int = 0  # a `require` on the attachment count
+    clock_ops: tuple = ()  # (ClockDef, stop, pause, resume)
+    actor_condition: bool = False  # its `when` reads the actor
 
 
 @dataclass
@@ -169,7 +175,7 @@ def _compile(process: ProcessDefinition, rng: random.Random) -> Flow:
     d = process.definition
     rules = rules_for(process)
     prerequisites = {
-        str(g.args.get("action")) for a in d.actions for g in a.guards if g.name == "event_present"
+        name for a in d.actions for cond in (a.when, *a.require) for name in _happened(cond)
     }
     # Depth from the initial state: an action back to a shallower state is a loop (return, redo).
     depth = {d.initial_state.name: 0}
@@ -258,9 +264,9 @@ def _compile(process: ProcessDefinition, rng: random.Random) -> Flow:
             if COMPLAINANT in a.roles and not staff:
                 weight *= 0.35  # online ratings and material: fewer than the staff's own records
             ops = tuple(
-                (c, a.name in c.stop, a.name in c.pause, a.name in c.resume, a.name in c.start)
+                (c, a.name in c.stop, a.name in c.pause, a.name in c.resume)
                 for c in d.clocks
-                if a.name in c.stop or a.name in c.pause or a.name in c.resume or a.name in c.start
+                if a.name in c.stop or a.name in c.pause or a.name in c.resume
             )
             out.append(
                 Step(
@@ -270,14 +276,9 @@ def _compile(process: ProcessDefinition, rng: random.Random) -> Flow:
                     closes=to in closed and state.name not in closed,
                     staff_roles=staff,
                     by_complainant=COMPLAINANT in a.roles,
-                    requires=tuple(
-                        str(g.args["action"]) for g in a.guards if g.name == "event_present"
-                    ),
-                    attachments=max(
-                        [int(g.args.get("min", 1)) for g in a.guards if g.name == "has_attachment"]
-                        or [0]
-                    ),
+                    attachments=max([_min_attachments(c) for c in a.require] or [0]),
                     clock_ops=ops,
+                    actor_condition=any(r.startswith("actor.") for r in conditions.refs(a.when)),
                 )
             )
         steps[state.name] = out
@@ -313,6 +314,25 @@ def _compile(process: ProcessDefinition, rng: random.Random) -> Flow:
     )
 
 
+def _happened(cond) -> set[str]:
+    """Actions a condition asks to have happened."""
+    if not isinstance(cond, dict):
+        return set()
+    out = {cond["happened"]} if "happened" in cond else set()
+    for key in ("all", "any"):
+        for item in cond.get(key) or ():
+            out |= _happened(item)
+    return out | _happened(cond.get("not"))
+
+
+def _min_attachments(cond) -> int:
+    if not isinstance(cond, dict):
+        return 0
+    if cond.get("of") == "attachments":
+        return int(cond.get("gte", cond.get("gt", -1) + 1))
+    return max([_min_attachments(c) for c in cond.get("all") or ()] or [0])
+
+
 # --- staff ----------------------------------------------------------------------------------------
 
 
@@ -323,6 +343,10 @@ class Staff:
         default_factory=dict
     )
     usernames: list[str] = field(default_factory=list)
+    roles: dict[int, frozenset[str]] = field(default_factory=dict)  # user id → role codes
+    names: dict[int, str] = field(default_factory=dict)  # user id → username
+    departments: dict[int, str] = field(default_factory=dict)  # department id → code
+    user_departments: dict[int, int | None] = field(default_factory=dict)
 
 
 def _staff(flow: Flow) -> Staff:
@@ -330,7 +354,7 @@ def _staff(flow: Flow) -> Staff:
     handler and a head per department) created without a usable password."""
     from tousu.accounts.services import ensure_roles
 
-    ensure_roles()
+    ensure_roles({r.code: r.label for r in flow.definition.roles})
     users = list(User.objects.filter(is_active=True).prefetch_related("roles"))
     have = {(r.code, u.department_id) for u in users for r in u.roles.all()}
     created = []
@@ -346,6 +370,12 @@ def _staff(flow: Flow) -> Staff:
                 created.append(
                     (f"{prefix}_{dep_def.code}", [role], dep, f"{dep_def.label}{ROLES[role]}")
                 )
+    from tousu.cases.demo import flow_role_accounts
+
+    for username, roles, dep_code, name in flow_role_accounts(flow.definition):
+        dep = flow.departments.get(dep_code) if dep_code else None
+        if not all(any(code == r and (d == dep or not dep) for code, d in have) for r in roles):
+            created.append((f"gen_{username}", roles, dep, f"{name}（生成）"))
     for username, roles, dep, name in created:
         if User.objects.filter(username=username).exists():
             continue
@@ -354,10 +384,13 @@ def _staff(flow: Flow) -> Staff:
         u.save()
         u.roles.set(roles)
         users.append(u)
-    staff = Staff()
+    staff = Staff(departments={v: k for k, v in flow.departments.items()})
     for u in User.objects.filter(is_active=True).prefetch_related("roles").order_by("pk"):
         entry = (u.pk, str(u), u.department_id)
         staff.usernames.append(u.username)
+        staff.roles[u.pk] = frozenset(r.code for r in u.roles.all())
+        staff.names[u.pk] = u.username
+        staff.user_departments[u.pk] = u.department_id
         for r in u.roles.all():
             staff.by_role.setdefault(r.code, []).append(entry)
             if u.department_id:
@@ -399,6 +432,57 @@ class Rows:
     search: list = field(default_factory=list)
 
 
+class WalkFacts:
+    """A walked case as conditions read it (engine.CaseFacts reads the same from the database)."""
+
+    closing_department: str | None = None
+
+    def __init__(self, walk: CaseWalk):
+        self.w = walk
+
+    def value(self, ref: str):
+        w = self.w
+        if ref.startswith("fields."):
+            return w.sector.get(ref[7:])
+        match ref:
+            case "channel" | "complexity" | "severity" | "flags" | "round":
+                return getattr(w, ref)
+            case "anonymous":
+                return w.anonymous
+            case "category":
+                return w.category_code
+            case "department":
+                return w.g.staff.departments.get(w.department_id)
+            case "first_department":
+                return w.g.staff.departments.get(w.first_department_id)
+            case "received_at":
+                return w.received_at
+            case "registered_at":
+                return w.t_registered
+            case "now":
+                return w.now
+            case "contact":
+                return w.contact
+            case "attachments":
+                return w.attachments
+        raise KeyError(ref)
+
+    def happened(self, action: str, any_round: bool) -> bool:
+        r = self.w.round
+        return any(e["action"] == action and (any_round or e["round"] == r) for e in self.w.events)
+
+    def tasks(self, group):
+        w = self.w
+        codes = w.g.staff.departments
+        names = w.g.department_names
+        return [
+            (names[t["department_id"]],
+             t["state"] != "open" or codes.get(t["department_id"]) == self.closing_department)
+            for t in w.tasks
+            if t["round"] == w.round and (group is None or t["group"] == group)
+        ]  # fmt: skip
+
+
 class CaseWalk:
     """One case, walked through its flow as the engine would apply each action."""
 
@@ -413,21 +497,28 @@ class CaseWalk:
         self.category_id = None
         self.category_code = None
         self.department_id = None
+        self.first_department_id = None
+        self.round = 1
         self.complexity, self.severity = "general", "normal"
         self.flags: list[str] = []
+        self.facts = WalkFacts(self)
         self.closed_at = None
         self.events: list[dict] = []
         self.done_actions: set[str] = set()
         self.tasks: list[dict] = []
         self.clocks: list[dict] = []
         self.attachments = 0
+        self.blocked: set[str] = set()  # steps the engine would refuse in the current state
+        self.sector: dict = {}
+        self.contact = False
+        self.t_registered = self.now = reg_at
         self.pk = gen.ids.complaint = gen.ids.complaint + 1
         self.seq = seq
 
     # --- events and clocks ----------------------------------------------------------------------
 
     def _event(self, action, label, frm, to, at, *, actor=None, actor_name="系统", via="system",
-               payload=None, visibility="internal", public_label="") -> dict:  # fmt: skip
+               payload=None, visibility="internal", public_label="", comment="") -> dict:  # fmt: skip
         ids = self.g.ids
         ids.event += 1
         e = {
@@ -441,9 +532,10 @@ class CaseWalk:
             "actor_name": actor_name,
             "via": via,
             "payload": payload or {},
-            "comment": "",
+            "comment": comment,
             "visibility": visibility,
             "public_label": public_label,
+            "round": self.round,
             "created_at": at,
         }
         self.events.append(e)
@@ -456,7 +548,7 @@ class CaseWalk:
         result = workdays.resume(unit, at, amt, calendar=cal)
         clock["basis_at"], clock["basis_amount"] = at, amount
         clock["due_at"], clock["provisional"] = result.at, result.provisional
-        if d.warn_before:
+        if d is not None and d.warn_before:
             lead = amount - d.warn_before
             if lead <= 0:
                 clock["warn_at"] = at
@@ -466,7 +558,7 @@ class CaseWalk:
         else:
             clock["warn_at"] = None
 
-    def _start_clock(self, d: ClockDef, at: datetime) -> None:
+    def _start_clock(self, d: ClockDef, at: datetime, due: datetime | None = None) -> dict:
         self.g.ids.clock += 1
         clock = {
             "id": self.g.ids.clock,
@@ -475,7 +567,7 @@ class CaseWalk:
             "label": d.label,
             "basis": d.basis,
             "unit": d.unit,
-            "amount": d.amount,
+            "amount": d.amount or 0,
             "state": "running",
             "started_at": at,
             "paused_at": None,
@@ -486,8 +578,13 @@ class CaseWalk:
             "stopped_at": None,
             "_def": d,
         }
-        self._schedule(clock, at, d.amount, d)
+        if due is not None:  # a date a person set: the exact hours left, as the engine keeps it
+            clock["unit"], clock["amount"] = "hours", (due - at).total_seconds() / 3600
+            self._schedule(clock, at, clock["amount"], None)
+        else:
+            self._schedule(clock, at, d.amount, d)
         self.clocks.append(clock)
+        return clock
 
     def _sweep(self, until: datetime) -> None:
         """What the worker's sweep writes between now and `until`: breaches before warnings."""
@@ -507,27 +604,49 @@ class CaseWalk:
             if not due:
                 return
             at, kind, c = min(due, key=lambda x: (x[0], x[1], x[2]["id"]))
-            d = c["_def"]
             payload = {"clock": c["name"], "due": _utc_iso(c["due_at"])}
             if kind == 0:
                 c["breached_at"] = at
-                self._event("clock_breached", f"超时：{c['label']}", self.state, self.state, at,
-                            payload=payload)  # fmt: skip
-                if "escalate" in d.on_breach:
-                    self._event("escalated", "超时上报领导", self.state, self.state, at,
-                                payload={"clock": c["name"]})  # fmt: skip
+                self._breach(c, at)
             else:
                 c["warned_at"] = at
                 self._event("clock_warning", f"时限预警：{c['label']}", self.state, self.state,
                             at, payload=payload)  # fmt: skip
 
-    def _clock_hooks(self, step: Step, at: datetime) -> None:
+    def _breach(self, c: dict, at: datetime, reason: str = "") -> None:
+        """What the sweep's (or a late start's) breach writes: the event, and the escalation."""
+        d = c["_def"]
+        payload = {"clock": c["name"], "due": _utc_iso(c["due_at"])}
+        self._event("clock_breached", f"超时：{c['label']}", self.state, self.state, at,
+                    payload=payload, comment=reason)  # fmt: skip
+        if "escalate" in d.on_breach:
+            self._event("escalated", "超时上报领导", self.state, self.state, at,
+                        payload={"clock": c["name"]})  # fmt: skip
+
+    def _start_clocks(self, starting: str, at: datetime, form: dict | None, live: dict) -> None:
+        """The clocks `starting` starts, as clocks.services decides; past due at once: breached."""
+        new = []
+        for d, origin, due in clock_rules.starting_clocks(
+            self.f.definition, starting, facts=self.facts, received_at=self.received_at,
+            action_at=at, fields=self.sector, form=form,
+        ):  # fmt: skip
+            if d.name in live:
+                continue
+            live[d.name] = clock = self._start_clock(d, origin, due)
+            new.append(clock)
+        for c in new:
+            if c["due_at"] <= at:
+                c["breached_at"] = c["warned_at"] = at
+                started = _local(c["started_at"]).strftime("%Y-%m-%d %H:%M")
+                self._breach(c, at, f"自 {started} 起算，开始计时时已超过期限")
+
+    def _clock_hooks(self, step: Step, at: datetime, form: dict) -> None:
         live = {c["name"]: c for c in self.clocks if c["state"] != "stopped"}
-        for d, stop, pause, resume, start in step.clock_ops:
+        for d, stop, pause, resume in step.clock_ops:
             clock = live.get(d.name)
             if clock and stop:
                 clock["state"], clock["stopped_at"] = "stopped", at
-                clock = None
+                live.pop(d.name)
             elif clock and pause and clock["state"] == "running":
                 clock["remaining"] = workdays.remaining(
                     clock["unit"], at, clock["due_at"], calendar=self.g.cal
@@ -536,8 +655,16 @@ class CaseWalk:
             elif clock and resume and clock["state"] == "paused":
                 self._schedule(clock, at, clock["remaining"], d)
                 clock["state"], clock["paused_at"], clock["remaining"] = "running", None, None
-            if clock is None and start:
-                self._start_clock(d, at)
+        a = step.action
+        for starting in (a.name, "reopened") if a.reopen else (a.name,):
+            self._start_clocks(starting, at, form, live)
+
+    def _notify(self, notes, at: datetime, form: dict | None = None) -> None:
+        """The `notified` events the engine writes (the messages themselves are not generated)."""
+        for note in notes:
+            if rules_of_the_engine.applies(note.when, self.facts, form):
+                self._event("notified", f"已通知：{note.text}"[:100], self.state, self.state, at,
+                            payload={"roles": list(note.roles), "text": note.text})  # fmt: skip
 
     # --- choosing -------------------------------------------------------------------------------
 
@@ -559,13 +686,23 @@ class CaseWalk:
                     staff += self.g.staff.by_role.get(role, [])
             self.g.actor_cache[key] = staff
         if step.by_complainant:
-            return [*staff, (None, self.complainant_name, None)]
-        return staff
+            staff = [*staff, (None, self.complainant_name, None)]
+        when = step.action.when
+        if when is None:
+            return staff
+        if not step.actor_condition:
+            return staff if conditions.holds(when, self.facts) else []
+        return [a for a in staff if conditions.holds(when, self.facts, self._actor(a))]
+
+    def _actor(self, actor) -> conditions.Actor:
+        user_id, _, dept = actor
+        roles = self.g.staff.roles.get(user_id, frozenset({COMPLAINANT}))
+        return conditions.Actor(roles=roles, department=self.g.staff.departments.get(dept))
 
     def _choose(self, steps_taken: int):
         options = []
         for step in self.f.steps[self.state]:
-            if any(r not in self.done_actions for r in step.requires):
+            if step.action.name in self.blocked:
                 continue
             w = step.weight
             name = step.action.name
@@ -593,10 +730,11 @@ class CaseWalk:
 
     # --- forms ----------------------------------------------------------------------------------
 
-    def _value(self, f: FieldDef, at: datetime):
+    def _value(self, f: FieldDef, at: datetime, force: bool = False):
         rng = self.rng
         g = self.g
-        if not f.required and f.type not in ("boolean", "category") and rng.random() < 0.35:
+        required = f.required or force
+        if not required and f.type not in ("boolean", "category") and rng.random() < 0.35:
             return None
         match f.type:
             case "text":
@@ -612,7 +750,7 @@ class CaseWalk:
                     return rng.choice([500, 800, 1000, 2000, 3000, 5000, 10000, 20000, 50000])
                 return rng.randint(1, 200)
             case "boolean":
-                return True if f.required else rng.random() < 0.8
+                return True if required else rng.random() < 0.8
             case "choice":
                 if f.name == "satisfaction":
                     values = [c.value for c in f.choices]
@@ -632,13 +770,13 @@ class CaseWalk:
             case "datetime":
                 return _local(at).replace(second=0, microsecond=0).isoformat()
             case "category":
-                if not f.required and rng.random() < 0.1:
+                if not required and rng.random() < 0.1:
                     return None
                 if self.category_code and rng.random() < 0.92:
                     return self.category_code
                 return g.category_code()
             case "department":
-                if rng.random() < 0.85 or not self.f.departments:
+                if not self.f.departments or (not required and rng.random() < 0.85):
                     return None
                 return rng.choice(list(self.f.departments))
             case "departments":
@@ -648,46 +786,115 @@ class CaseWalk:
                 others = [c for c in codes if c != first]
                 return [first, *rng.sample(others, k=min(len(others), rng.choice([0, 0, 1, 2])))]
             case "users":
-                k = max(2, f.min_items or 0)
-                return rng.sample(g.staff.usernames, k=min(k, len(g.staff.usernames)))
+                staff = g.staff
+                eligible = [
+                    staff.names[uid]
+                    for uid, roles in staff.roles.items()
+                    if roles & set(f.roles)
+                    and (
+                        not f.same_department
+                        or staff.user_departments.get(uid) == self.department_id
+                    )
+                ]
+                k = max(1, f.min_items or 0)
+                if len(eligible) < k:
+                    return None
+                return rng.sample(eligible, k=k)
         return None
 
-    def _form(self, step: Step, at: datetime) -> dict:
+    def _form(self, step: Step, at: datetime, actor) -> dict | None:
+        """The form as the engine would clean it; None when a required field cannot be filled."""
         payload = {}
         for f in step.action.form:
             v = self._value(f, at)
-            if f.type == "boolean" and v is None:
-                v = False
             if v is None or v == "" or v == []:
+                if f.required:
+                    return None
                 continue
             payload[f.name] = v
+        for f in step.action.form:  # the lead department, named explicitly
+            if f.type == "departments" and f.lead and payload.get(f.name):
+                if len(payload[f.name]) > 1 or f.lead in payload:
+                    payload[f.lead] = self.rng.choice(payload[f.name])
         return payload
 
     # --- applying -------------------------------------------------------------------------------
 
-    def _apply(self, step: Step, actor, at: datetime) -> None:
+    def _payload(self, step: Step, actor, at: datetime) -> dict | None:
+        """A form the engine would accept for this action now, or None when none can be made."""
+        a = step.action
+        actor_cond = self._actor(actor)
+        for _ in range(3):
+            payload = self._form(step, at, actor)
+            if payload is None:
+                return None
+            for f in a.form:  # fields a condition makes required now
+                if f.required_when is not None and f.name not in payload:
+                    if conditions.holds(f.required_when, self.facts, actor_cond, payload):
+                        v = self._value(f, at, force=True)
+                        if v in (None, "", []):
+                            return None
+                        payload[f.name] = v
+            self.facts.closing_department = (
+                actor_cond.department if a.tasks.close == "own" else None
+            )
+            try:
+                ok = all(conditions.holds(c, self.facts, actor_cond, payload) for c in a.require)
+            finally:
+                self.facts.closing_department = None
+            if ok:
+                return payload
+        return None
+
+    def _apply(self, step: Step, actor, at: datetime) -> bool:
+        """Take the step as the engine would; False (nothing written) where the engine would
+        refuse it: no form satisfies its conditions, or nobody could act afterwards."""
         a = step.action
         user_id, actor_name, actor_dept = actor
-        payload = self._form(step, at)
-        while step.attachments > self.attachments:
-            self._attach(at - timedelta(seconds=1), actor)
+        payload = self._payload(step, actor, at)
+        if payload is None:
+            return False
         # Attribute changes, as engine._attribute_changes.
-        chosen = None
+        category_id, category_code, department_id = (
+            self.category_id, self.category_code, self.department_id
+        )  # fmt: skip
+        explicit = lead = None
+        chosen: list[int] = []
         for f in a.form:
             value = payload.get(f.name)
             if not value:
                 continue
             if f.type == "category":
                 cat_id, cat_dep = self.f.categories[value]
-                self.category_id, self.category_code = cat_id, value
+                category_id, category_code = cat_id, value
                 if cat_dep:
-                    self.department_id = cat_dep
-            elif f.type == "department":
-                chosen = self.f.departments[value]
+                    department_id = cat_dep
             elif f.type == "departments":
-                chosen = self.f.departments[value[0]]
-        if chosen is not None:
-            self.department_id = chosen
+                chosen = [self.f.departments[c] for c in value]
+                lead = self.f.departments[payload[f.lead]] if f.lead in payload else chosen[0]
+            elif f.type == "department" and not any(x.lead == f.name for x in a.form):
+                explicit = self.f.departments[value]
+        if lead or explicit:
+            department_id = lead or explicit
+        open_now = self._task_departments()
+        try:
+            tasks = rules_of_the_engine.task_changes(
+                a, case_department_id=department_id, chosen=chosen, lead_id=lead,
+                actor_department_id=actor_dept, open_department_ids=open_now,
+            )  # fmt: skip
+        except Invalid:
+            return False
+        frm, to = self.state, rules_of_the_engine.target_state(a, self.state)
+        remaining = set() if tasks.close_all else open_now - {tasks.close_department}
+        if rules_of_the_engine._nobody_could_act(
+            self.f.definition, to, department_id, bool(remaining or tasks.open)
+        ):
+            return False
+        while step.attachments > self.attachments:
+            self._attach(at - timedelta(seconds=1), actor)
+        self.category_id, self.category_code, self.department_id = (
+            category_id, category_code, department_id
+        )  # fmt: skip
         if a.set.complexity:
             self.complexity = a.set.complexity
         if a.set.severity:
@@ -695,7 +902,8 @@ class CaseWalk:
         if a.set.flags_add or a.set.flags_remove:
             kept = [x for x in self.flags if x not in a.set.flags_remove]
             self.flags = kept + [x for x in a.set.flags_add if x not in kept]
-        frm, to = self.state, a.to or self.state
+        if a.reopen:
+            self.round += 1
         if to in self.f.closed and frm not in self.f.closed:
             self.closed_at = at
         elif to not in self.f.closed and self.closed_at:
@@ -717,38 +925,31 @@ class CaseWalk:
         self.done_actions.add(a.name)
         if a.name in self.f.rules.reopen:
             self.reopens += 1
-        self._tasks(step, payload, event, actor_dept)
-        self._clock_hooks(step, at)
+        self._tasks(step, tasks, event)
+        self._clock_hooks(step, at, payload)
+        self._notify(a.notify, at, payload)
+        return True
 
-    def _tasks(self, step: Step, payload: dict, event: dict, actor_dept) -> None:
-        effect = step.action.tasks
+    def _tasks(self, step: Step, tasks, event: dict) -> None:
+        a = step.action
         now = event["created_at"]
-        if effect.close == "all" or (effect.close == "own" and actor_dept):
-            for t in self.tasks:
-                if t["state"] == "open" and (
-                    effect.close == "all" or t["department_id"] == actor_dept
-                ):
-                    t["state"], t["closed_at"], t["closed_by_id"] = "done", now, event["id"]
-        if effect.open is None:
-            return
-        if effect.open == "case_department":
-            targets = [self.department_id] if self.department_id else []
-        else:
-            codes = next(payload[f.name] for f in step.action.form if f.type == "departments")
-            targets = [self.f.departments[c] for c in codes]
-        busy = self._task_departments()
-        for i, dep in enumerate(targets):
-            if dep in busy:
-                continue
+        for t in self.tasks:
+            if t["state"] == "open" and (
+                tasks.close_all or t["department_id"] == tasks.close_department
+            ):
+                t["state"], t["closed_at"], t["closed_by_id"] = "done", now, event["id"]
+        for dep, lead in tasks.open:
             self.g.ids.task += 1
             self.tasks.append(
                 {
                     "id": self.g.ids.task,
                     "complaint_id": self.pk,
                     "department_id": dep,
-                    "kind": effect.kind,
+                    "kind": a.tasks.kind,
+                    "group": a.tasks.group or "",
+                    "round": self.round,
                     "state": "open",
-                    "is_lead": i == 0,
+                    "is_lead": lead,
                     "opened_at": now,
                     "closed_at": None,
                     "opened_by_id": event["id"],
@@ -784,6 +985,27 @@ class CaseWalk:
 
     # --- the whole case -------------------------------------------------------------------------
 
+    _departmental_registrar = False
+
+    def _registrar(self):
+        """Who registers at the counter: a receiver, or — where the flow lets departments register
+        the complaints they receive first — now and then a department's own staff."""
+        g, rng = self.g, self.rng
+        roles = self.f.definition.registration.roles
+        departmental = [r for r in roles if r in DEPARTMENTAL_ROLES]
+        if departmental and rng.random() < 0.25:
+            staff = [
+                s for r in departmental for s in g.staff.by_role.get(r, []) if s[2] is not None
+                and not (g.staff.roles[s[0]] & (set(roles) - DEPARTMENTAL_ROLES))
+            ]  # fmt: skip
+            if staff:
+                self._departmental_registrar = True
+                return rng.choice(staff)
+        for role in ("receiver", *roles):
+            if role not in DEPARTMENTAL_ROLES and g.staff.by_role.get(role):
+                return rng.choice(g.staff.by_role[role])
+        return None
+
     def run(self) -> None:
         g, rng, f = self.g, self.rng, self.f
         d = f.definition
@@ -800,14 +1022,23 @@ class CaseWalk:
         content = rng.choice(f.texts)
         self.anonymous = d.allow_anonymous and rng.random() < 0.08
         parties, sector = g.parties_and_fields(self)
+        self.sector = sector
+        self.contact = any(
+            p["role"] == "complainant" and (p["phone"] or p["address"]) for p in parties
+        )
         self.complainant_name = next(
             (p["name"] for p in parties if p["role"] == "complainant" and p["name"]),
             "匿名投诉人" if self.anonymous else "投诉人",
         )
         portal = self.channel == "web" and rng.random() < 0.7
-        receiver = None if portal else rng.choice(g.staff.by_role.get("receiver") or [None])
+        receiver = None if portal else self._registrar()
         reg_user = receiver[0] if receiver else None
         reg_name = receiver[1] if receiver else self.complainant_name
+        channel = d.channel(self.channel)
+        if channel and channel.department and channel.department in f.departments:
+            self.department_id = f.departments[channel.department]
+        if receiver and self._departmental_registrar:  # 首诉负责制
+            self.department_id = self.first_department_id = receiver[2]
         created = self._event(
             "created",
             "登记",
@@ -838,8 +1069,8 @@ class CaseWalk:
                     "is_anonymous": self.anonymous,
                 }
             )
-        for c in f.initial_clocks:
-            self._start_clock(c, self.received_at)
+        self._start_clocks("created", self.t, None, {})
+        self._notify(d.registration.notify, self.t)
         # The walk.
         pace = rng.lognormvariate(-0.35, 0.55)
         diligent = rng.random() >= SLOW_SHARE
@@ -878,7 +1109,11 @@ class CaseWalk:
             if t >= g.end:
                 break
             self._sweep(t)
-            self._apply(step, actor, t)
+            self.now = t
+            if self._apply(step, actor, t):
+                self.blocked = set()
+            else:
+                self.blocked.add(step.action.name)  # the engine would refuse it: choose again
         self._sweep(g.end)
         self._emit(created, parties, sector, content)
 
@@ -900,6 +1135,8 @@ class CaseWalk:
                 "request": "",
                 "category_id": self.category_id,
                 "department_id": self.department_id,
+                "first_department_id": self.first_department_id,
+                "round": self.round,
                 "complexity": self.complexity,
                 "severity": self.severity,
                 "flags": self.flags,
@@ -983,6 +1220,9 @@ class Generator:
         self._cat_cum = list(accumulate(flow.category_weights)) if n else []
         self._resp_cache: dict[str, tuple[list[str], list[float]]] = {}
         self.actor_cache: dict = {}
+        self.department_names = dict(
+            Department.objects.filter(pk__in=flow.departments.values()).values_list("pk", "name")
+        )
 
     def next_sweep(self, at: datetime) -> datetime:
         """The worker sweeps every SWEEP_INTERVAL seconds: whatever fell due since the last sweep
@@ -1076,18 +1316,15 @@ class Generator:
             elif f.type == "boolean":
                 if rng.random() < 0.5:
                     sector[f.name] = rng.random() < 0.5
-            elif rng.random() < (0.85 if f.name in RESPONDENT_POOLS else 0.5):
-                v = case._value(f, case.t)
+            elif rng.random() < (0.85 if f.name in RESPONDENT_POOLS else 0.5) or (
+                f.required_when is not None
+                and conditions.holds(f.required_when, _RegistrationFacts(case))
+            ):
+                v = case._value(f, case.t, force=True)
                 if v not in (None, "", []):
                     sector[f.name] = v
-        if sector:
-            # As registration cleans the sector form: every boolean field is there, False if unset,
-            # in the definition's order.
-            sector = {
-                f.name: sector.get(f.name, False)
-                for f in d.fields
-                if f.name in sector or f.type == "boolean"
-            }
+        # As registration cleans the sector form: the definition's order, unanswered left out.
+        sector = {f.name: sector[f.name] for f in d.fields if f.name in sector}
         if rng.random() < 0.25:
             target = next((str(sector[n]) for n in RESPONDENT_POOLS if n in sector), "")
             parties.append(
@@ -1104,6 +1341,22 @@ class Generator:
                 }
             )
         return parties, sector
+
+
+class _RegistrationFacts:
+    """What a registration field's condition may read before the case exists."""
+
+    def __init__(self, case: CaseWalk):
+        self.case = case
+
+    def value(self, ref: str):
+        return {"channel": self.case.channel, "anonymous": self.case.anonymous}.get(ref)
+
+    def happened(self, action, any_round):
+        return False
+
+    def tasks(self, group):
+        return []
 
 
 def _received_times(n: int, start: datetime, end: datetime, rng: random.Random, cal):

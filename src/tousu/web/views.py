@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Department, Organisation
-from tousu.accounts.roles import PERSONAL_DATA_ROLES
+from tousu.accounts.roles import PERSONAL_DATA_ROLES, ROLES
 from tousu.cases import engine, selectors, services
 from tousu.cases.attachments import add_attachment
 from tousu.cases.errors import CaseError, Forbidden, NotFound
@@ -312,11 +312,15 @@ def notifications(request):
 
 @login_required
 def register(request):
-    if not request.user.has_role("receiver", "officer"):
-        return render(
-            request, "web/error.html", {"message": "只有接待员或投诉专员可以登记投诉"}, status=403
-        )
     process = active_process(Organisation.current().default_process)
+    if process is not None and not selectors.may_register(request.user):
+        roles = "、".join(ROLES.get(r, r) for r in process.definition.registration.roles)
+        return render(
+            request,
+            "web/error.html",
+            {"message": f"您的角色不能登记投诉；可以登记的角色：{roles}"},
+            status=403,
+        )
     if process is None:
         return render(
             request, "web/error.html", {"message": "尚未安装流程：请运行 tousu init"}, status=503
@@ -364,7 +368,7 @@ def register_suggest(request):
     """While the receiver types: the suggested category (pre-selected only when none is chosen yet),
     the risk words found, and earlier cases from the same complainant or with the same text."""
     process = active_process(Organisation.current().default_process)
-    if process is None or not request.user.has_role("receiver", "officer"):
+    if process is None or not selectors.may_register(request.user):
         return render(request, "web/_triage.html", {})
     text = request.POST.get("content", "")[:10000]
     phone = request.POST.get("complainant_phone", "").strip()[:30] or None
