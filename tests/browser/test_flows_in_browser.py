@@ -13,6 +13,10 @@ FILL_REQUIRED = """form => {
   const today = new Date().toISOString().slice(0, 10);
   for (const el of form.querySelectorAll('[required]')) {
     if (el.type === 'checkbox') { el.checked = true; continue; }
+    if (el.type === 'radio') {  // a yes/no or a choice: the first answer, unless one is given
+      if (!form.querySelector(`input[name="${el.name}"]:checked`)) el.checked = true;
+      continue;
+    }
     if (el.type === 'hidden' || el.value) continue;
     if (el.tagName === 'SELECT') {
       const opt = [...el.options].find(o => o.value);
@@ -58,7 +62,7 @@ class Desk:
             tag = field.evaluate("e => e.tagName")
             if tag == "SELECT":
                 field.select_option(label=value)
-            elif field.get_attribute("type") == "checkbox":
+            elif field.get_attribute("type") in ("checkbox", "radio"):
                 field.check()
             else:
                 field.fill(value)
@@ -96,41 +100,37 @@ def test_generic_flow_end_to_end(page, live_server, staff):
     )
     expect(page.locator("h1 .state")).to_have_text("已登记")
     desk.act("officer", case, "投诉成立", "待分派", 判断理由="理由充分")
-    desk.act("officer", case, "分派责任部门（单一、一般）", "部门处理中", 投诉类别="质量问题")
+    desk.act("officer", case, "单项、一般投诉：送相关部门", "部门处理中", 投诉类别="质量问题")
     expect(page.locator(".case-head")).to_contain_text("质量管理部")
     # The department handler finds the case on their own to-do list.
     desk.login("handler_q")
     expect(page.locator("table.list")).to_contain_text(
         case.rstrip("/").rsplit("/", 1)[-1] and "部门处理中"
     )
+    # A single, general complaint: the department's plan goes to the reply, no leader (F1).
     desk.act(
         "handler_q",
         case,
         "分析原因并提出处理方案",
-        "待领导批示",
+        "待答复客户",
         原因分析="包装箱强度不够",
         处理方案="补发并改用加厚纸箱",
     )
-    # The leader instructs from the inbox's one-step form.
-    desk.login("leader")
-    page.goto(f"{live_server.url}/staff/leader/")
-    expect(page.locator(".inbox")).to_contain_text("补发并改用加厚纸箱")
-    desk.act("leader", case, "领导批示", "待答复客户", 批示意见="同意，今天答复")
     desk.act(
         "officer", case, "答复客户", "方案落实中", 答复内容="已补发，并改进包装", 答复方式="电话"
     )
     desk.act(
         "handler_q",
         case,
-        "确定责任并落实方案",
+        "确定具体责任，通知客户和责任人，落实方案",
         "待客户评价",
         具体责任人="包装组",
         落实情况="已更换纸箱",
     )
-    desk.act("officer", case, "客户满意", "已结案", 满意度="满意")
-    desk.act("officer", case, "资料归档", "已归档")
+    desk.act("officer", case, "回访：客户满意", "已结案", 满意度="满意")
+    desk.act("officer", case, "资料归档，总结评价", "已归档")
     timeline = page.locator("ol.timeline")
-    for label in ("登记", "投诉成立", "领导批示", "答复客户", "客户满意", "资料归档"):
+    for label in ("登记", "投诉成立", "答复客户", "回访：客户满意", "资料归档"):
         expect(timeline).to_contain_text(label)
     expect(page.locator(".clock").first).to_contain_text("按时完成")
 
@@ -149,6 +149,7 @@ def hospital_staff(db):
         "receiver": ["receiver"],
         "officer": ["officer"],
         "leader": ["leader"],
+        "leader2": ["leader"],
     }
     for name, roles in users.items():
         create_user(name, roles=roles, password=f"pw-{name}-123")
@@ -168,13 +169,73 @@ def test_hospital_medical_dispute_path(page, live_server, hospital_staff):
     )
     desk.act("officer", case, "投诉管理办公室登记", "投诉办已登记", 投诉类别="医疗质量")
     expect(page.locator(".case-head")).to_contain_text("医务科")
-    desk.act(
-        "officer", case, "医疗纠纷：组织科室与患方协调会", "医患协调中", 主要问题="术后感染责任"
-    )
-    desk.act("officer", case, "未达成一致，告知法律途径", "待书面投诉", 封存病历资料=True)
+    desk.act("officer", case, "医疗纠纷：组织科室与患方协调会", "医患协调中",
+             主要问题="术后感染责任", 医务科="check")  # fmt: skip
+    desk.act("officer", case, "未达成一致，告知法律途径", "待书面投诉", 封存病历资料="check")
     desk.act("officer", case, "收到患方书面投诉", "医务科调查中", 书面投诉要点="要求赔偿医疗费")
-    desk.act("officer", case, "医务科调查并提出初步处理意见", "医疗纠纷领导小组研究")
-    desk.act("leader", case, "医疗纠纷领导小组作出结论", "待患方对结论的意见")
+    desk.act("officer", case, "医务科调查后提出初步处理意见，提交领导小组", "医疗纠纷领导小组研究")
+    desk.act("leader", case, "医疗纠纷领导小组集体研究作出结论", "待患方对结论的意见",
+             leader="check", leader2="check")  # fmt: skip
     desk.act("officer", case, "患方接受，签订协议，结案息访", "已签订协议，结案息访")
     clocks = page.locator("ul.clocks")
     expect(clocks).to_contain_text("两周")
+
+
+@pytest.fixture
+def ward_staff(db):
+    from tousu.accounts.models import Department, Organisation
+    from tousu.accounts.services import create_user, ensure_roles
+    from tousu.processes.services import install_template
+
+    ensure_roles()
+    install_template("hospital")
+    Organisation.objects.create(name="人民医院", default_process="hospital")
+    surgery = Department.objects.get(code="surgery")
+    create_user("officer", roles=["officer"], password="pw-officer-123")
+    create_user("nurse_surgery", roles=["handler"], department=surgery, display_name="外科护士长",
+                password="pw-nurse_surgery-123")  # fmt: skip
+    return {"officer": "pw-officer-123", "nurse_surgery": "pw-nurse_surgery-123"}
+
+
+def test_F18_a_ward_registers_a_first_complaint_solves_it_and_the_patient_rates_it(
+    page, browser, live_server, ward_staff
+):
+    desk = Desk(page, live_server.url, ward_staff)
+    desk.login("nurse_surgery")
+    # The ward's own staff may register (首诉负责制): the link is there for them.
+    expect(page.get_by_role("link", name="登记投诉")).to_be_visible()
+    page.goto(f"{live_server.url}/staff/cases/new/")
+    page.get_by_label("渠道", exact=True).select_option(label="来访")
+    page.get_by_label("投诉人姓名", exact=True).fill("陈女士")
+    page.get_by_label("联系电话", exact=True).fill("13600003333")
+    page.get_by_label("投诉内容", exact=True).fill("母亲住院输液时呼叫铃半小时无人应答")
+    page.get_by_label("已当场解决").check()
+    page.get_by_label("解决办法", exact=True).fill("护士长当面道歉，调整夜班巡视安排")
+    page.get_by_role("button", name="登记", exact=True).click()
+    notice = page.locator(".msg.success")
+    expect(notice).to_contain_text("查询码")
+    number, code = re.search(r"已登记 (\S+)，查询码 (\w+)", notice.inner_text()).groups()
+    expect(page.locator("h1 .state")).to_have_text("待患方评价")
+    expect(page.locator(".case-head")).to_contain_text("外科")
+    # The ward cannot record the patient's satisfaction for them.
+    expect(
+        page.locator("details.action summary", has_text="回访：患方满意，协商解决")
+    ).to_have_count(0)
+
+    patient = browser.new_page(viewport={"width": 390, "height": 844})
+    patient.goto(f"{live_server.url}/track/")
+    patient.get_by_label("投诉编号").fill(number)
+    patient.get_by_label("查询码或手机号码").fill(code)
+    patient.get_by_role("button", name="查询").click()
+    expect(patient.locator("#status")).to_have_text("待您评价")
+    expect(patient.locator("#timeline")).to_contain_text("已当场解决，请您评价")
+    patient.get_by_label("满意", exact=True).check()
+    patient.get_by_role("button", name="提交评价").click()
+    expect(patient.locator(".msg.success")).to_contain_text("感谢您的评价")
+    expect(patient.locator("#status")).to_have_text("已办结")
+
+    from tousu.cases.models import Complaint
+
+    c = Complaint.objects.get(tracking_number=number)
+    assert c.state == "closed" and c.first_department.code == "surgery"
+    assert c.events.get(action="rate_satisfied").actor_id is None  # the patient, not staff

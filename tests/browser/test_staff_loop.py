@@ -42,7 +42,7 @@ def test_register_and_move_a_case_through_the_browser(page, live_server, login, 
 
     act(page, "投诉成立", {"判断理由": "理由充分"})
     expect(page.locator("h1")).to_contain_text("待分派")
-    act(page, "分派责任部门（单一、一般）", {"投诉类别": "运输问题"})
+    act(page, "单项、一般投诉：送相关部门", {"投诉类别": "运输问题"})
     expect(page.locator("h1")).to_contain_text("部门处理中")
     expect(page.locator(".case-head")).to_contain_text("储运部")
     timeline = page.locator("ol.timeline")
@@ -55,7 +55,7 @@ def test_register_and_move_a_case_through_the_browser(page, live_server, login, 
     expect(page.locator("table.list tbody tr")).to_have_count(1)
     page.goto(case_url)
     act(page, "分析原因并提出处理方案", {"原因分析": "司机未按规定装车", "处理方案": "赔偿并培训"})
-    expect(page.locator("h1")).to_contain_text("待领导批示")
+    expect(page.locator("h1")).to_contain_text("待答复客户")  # a general complaint: no leader (F1)
 
 
 def test_form_errors_are_shown_and_nothing_changes(page, live_server, login, staff, register):

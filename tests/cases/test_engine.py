@@ -92,16 +92,19 @@ def test_invalid_form_changes_nothing(register, staff):
     assert c.state == "registered" and c.version == 1 and c.events.count() == 1
 
 
-def test_guard_refuses_reply_without_leader_instruction(register, staff, generic):
-    # Force a case into `replying` without an instruction event: the guard still refuses.
-    c = register()
-    Complaint.objects.filter(pk=c.pk).update(state="replying")
+def test_an_unmet_condition_hides_the_action_and_says_why(register, act, staff):
+    # A general complaint's plan does not go to the leader (F1): the complex path is not offered,
+    # and trying it anyway is refused with the definition's own sentence.
+    c = act(act(register(), "officer", "judge_valid"), "officer", "assign_department",
+            category="quality")  # fmt: skip
+    possible = names(engine.possible_actions(c, staff["handler_q"]))
+    assert "propose_plan" in possible and "submit_plan_for_instruction" not in possible
+    with pytest.raises(NotPossible) as exc:
+        engine.apply_action(c, staff["handler_q"], "submit_plan_for_instruction",
+                            data={"cause": "c", "plan": "p"}, version=c.version)  # fmt: skip
+    assert "一般投诉由责任部门直接提出方案" in exc.value.message
     c.refresh_from_db()
-    with pytest.raises(Invalid) as exc:
-        engine.apply_action(
-            c, staff["officer"], "reply", data={"reply": "r", "method": "phone"}, version=c.version
-        )
-    assert "领导批示" in exc.value.message
+    assert c.state == "investigating" and c.version == 3
 
 
 def test_events_are_append_only(register):

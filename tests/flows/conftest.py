@@ -1,20 +1,27 @@
 """Fixtures for the sector templates' scenario tests.
 
 `install_flow(name)` installs a shipped template, creates one user per role (receiver, officer,
-leader, verifier, auditor, admin) and a handler and a head for every department the template
-declares (`handler_<code>`, `head_<code>`), and returns a `Flow` whose helpers go through the real
-services and engine. Scenario tests call `f.act(complaint, "user", "action_name", **form)` with the
-action name as a string literal: `test_all_actions_exercised.py` reads those literals to prove that
-every action of every template is walked by some scenario.
+leader, verifier, auditor, admin), a handler and a head for every department the template
+declares (`handler_<code>`, `head_<code>`) and the staff of the roles the template names itself,
+and returns a `Flow` whose helpers go through the real services and engine, at a given moment
+(`at=`) when a test asserts deadlines. Every action applied is recorded as an edge (state, action)
+by tests/conftest.py; test_every_edge_walked.py fails unless every edge of every template is walked.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import pytest
+import time_machine
+from moments import SH
+
+
+def _when(moment):
+    return time_machine.travel(moment, tick=False) if moment else nullcontext()
 
 
 def _png() -> bytes:
@@ -77,6 +84,7 @@ class Flow:
         fields=None,
         is_anonymous=False,
         by="receiver",
+        at=None,
         **kwargs,
     ):
         from tousu.cases.services import register_complaint
@@ -87,36 +95,41 @@ class Flow:
                 if is_anonymous
                 else [{"role": "complainant", "name": "张三", "phone": "13812345678"}]
             )
-        complaint, _ = register_complaint(
-            process=self.process,
-            user=self.user(by),
-            channel=channel or self.definition.channels[0].value,
-            content=content,
-            category=category,
-            parties=parties,
-            fields=fields,
-            is_anonymous=is_anonymous,
-            **kwargs,
-        )
+        with _when(at):
+            complaint, _ = register_complaint(
+                process=self.process,
+                user=None if by is None else self.user(by),
+                channel=channel or self.definition.channels[0].value,
+                content=content,
+                category=category,
+                parties=parties,
+                fields=fields,
+                is_anonymous=is_anonymous,
+                **kwargs,
+            )
         return complaint
 
-    def act(self, complaint, who, action, /, **data):
-        from tousu.cases.engine import apply_action
+    def act(self, complaint, who, action, /, at=None, **data):
+        from tousu.cases.engine import Complainant, apply_action
 
-        complaint, _ = apply_action(
-            complaint, self.user(who), action, data=data, version=complaint.version
-        )
+        user = Complainant("投诉人") if who == "complainant" else self.user(who)
+        with _when(at):
+            complaint.refresh_from_db()
+            complaint, _ = apply_action(
+                complaint, user, action, data=data, version=complaint.version
+            )
         return complaint
 
     def refused(self, complaint, who, action, /, error=None, **data):
         """Assert the engine refuses the action and leaves the case exactly as it was."""
-        from tousu.cases.engine import apply_action
+        from tousu.cases.engine import Complainant, apply_action
         from tousu.cases.errors import CaseError
 
+        user = Complainant("投诉人") if who == "complainant" else self.user(who)
         state, version = complaint.state, complaint.version
         events = complaint.events.count()
         with pytest.raises(error or CaseError) as exc:
-            apply_action(complaint, self.user(who), action, data=data, version=complaint.version)
+            apply_action(complaint, user, action, data=data, version=complaint.version)
         complaint.refresh_from_db()
         assert (complaint.state, complaint.version) == (state, version)
         assert complaint.events.count() == events
@@ -132,9 +145,29 @@ class Flow:
     # --- reads ---------------------------------------------------------------------------------
 
     def possible(self, complaint, who):
-        from tousu.cases.engine import possible_actions
+        from tousu.cases.engine import Complainant, possible_actions
 
-        return {a.name for a in possible_actions(complaint, self.user(who))}
+        user = Complainant("投诉人") if who == "complainant" else self.user(who)
+        return {a.name for a in possible_actions(complaint, user)}
+
+    def who_can(self, complaint, action):
+        """The usernames of this flow's staff who may take `action` now (and "complainant")."""
+        names = [u for u in self.users if action in self.possible(complaint, u)]
+        return names + (
+            ["complainant"] if action in self.possible(complaint, "complainant") else []
+        )
+
+    @staticmethod
+    def due(complaint, name):
+        """The due moment of a clock's latest instance, in Beijing time."""
+        from tousu.clocks.models import Clock
+
+        clock = Clock.objects.filter(complaint=complaint, name=name).order_by("-id").first()
+        return clock.due_at.astimezone(SH)
+
+    @staticmethod
+    def documents(complaint):
+        return list(complaint.documents.order_by("id").values_list("kind", flat=True))
 
     @staticmethod
     def events(complaint):
@@ -145,6 +178,7 @@ class Flow:
             "clock_warning",
             "clock_breached",
             "escalated",
+            "notified",
             # Triage's own records beside the flow.
             "risk_flagged",
             "linked",

@@ -1,8 +1,10 @@
-"""Every branch of the `tourism-company` flow (F10), walked through the engine."""
+"""Every branch of the `tourism-company` flow as F10 draws it, walked through the engine: who could act,
+the deadlines on the official calendar, the documents issued and the final state."""
 
 import pytest
+from moments import at, end_of
 
-from tousu.cases.errors import Invalid
+from tousu.cases.errors import Invalid, NotPossible
 
 pytestmark = pytest.mark.django_db
 
@@ -107,7 +109,7 @@ def test_simple_matter_handled_at_once(f):
     )
     assert c.state == "handled_at_once" and c.closed_at is not None
     assert c.category.code == "guide" and c.department.code == "guide_service"
-    assert f.clocks(c) == {"review_5wd": "stopped"}
+    assert f.clocks(c) == {}  # the 5-working-day review is for written complaints (F10)
     c = f.act(c, "officer", "archive")
     assert f.events(c) == ["created", "handle_at_once", "archive"]
 
@@ -127,6 +129,7 @@ def test_does_not_meet_the_conditions_written_notice_for_a_letter(f):
     assert c.state == "not_accepted" and f.clocks(c) == {"review_5wd": "stopped"}
     e = c.events.get(action="not_accept")
     assert e.visibility == "public" and e.payload["method"] == "written"
+    assert f.documents(c) == ["non_acceptance_notice"]
     c = f.act(c, "officer", "archive")
     assert f.events(c) == ["created", "not_accept", "archive"]
 
@@ -146,23 +149,56 @@ def test_does_not_meet_the_conditions_oral_answer_for_an_oral_complaint(f):
         "explanation": "超过合同结束之日 90 天",
         "method": "oral",
     }
+    # An oral decision is recorded, not printed as a written notice.
+    assert f.documents(c) == []
 
 
-def test_not_ours_materials_transferred_and_complainant_informed(f):
-    c = f.register("航空公司航班延误", channel="visit")
-    err = f.refused(c, "officer", "transfer", competent_body="民航", method="written")
+def test_F10_a_written_complaint_is_never_answered_orally(f):
+    c = f.register("书面投诉", channel="letter")
+    err = f.refused(c, "officer", "not_accept", error=Invalid, reason="outside_scope",
+                    explanation="不属于受理范围", method="oral")  # fmt: skip
+    assert "书面投诉须送达" in err.message
+
+
+def test_F10_not_ours_a_written_complaint_materials_transferred_and_told_in_writing(f):
+    c = f.register("航空公司航班延误", channel="letter", at=at(2026, 9, 28, 10, 0))
+    # Reviewed within 5 working days of receipt: 09-29, 09-30, 10-08, 10-09, Saturday 10-10.
+    assert f.due(c, "review_5wd") == end_of(2026, 10, 10)
+    err = f.refused(c, "officer", "transfer", competent_body="民航")
     assert "materials_transferred" in err.details["fields"]
-    c = f.act(
-        c,
-        "officer",
-        "transfer",
-        competent_body="民航局消费者事务中心",
-        materials_transferred=True,
-        method="written",
-    )
+    f.refused(c, "officer", "transfer", error=Invalid, competent_body="民航",
+              materials_transferred=False)  # fmt: skip
+    c = f.act(c, "officer", "transfer", competent_body="民航局消费者事务中心",
+              materials_transferred=True)  # fmt: skip
     assert c.state == "transferred" and f.clocks(c) == {"review_5wd": "stopped"}
+    assert f.documents(c) == ["transfer_notice"]
     c = f.act(c, "officer", "archive")
     assert f.events(c) == ["created", "transfer", "archive"]
+
+
+def test_F10_not_ours_an_oral_complaint_is_told_orally_nothing_to_transfer(f):
+    c = f.register("航空公司航班延误", channel="visit")
+    err = f.refused(c, "officer", "transfer", error=NotPossible, competent_body="民航",
+                    materials_transferred=True)  # fmt: skip
+    assert "口头" in err.message
+    c = f.act(c, "receiver", "refer_orally", competent_body="民航局消费者事务中心",
+              note="已当面告知投诉电话")  # fmt: skip
+    assert c.state == "referred_orally" and f.documents(c) == []
+    c = f.act(c, "officer", "archive")
+    assert c.state == "archived"
+
+
+def test_F10_meets_the_conditions_mediated_without_being_filed(f):
+    c = f.register("导游中途甩团", channel="phone", by="handler_reception_centre")
+    assert c.first_department.code == "reception_centre"
+    c = f.act(c, "officer", "inform_and_mediate", category="guide", respondent_name="导游李某",
+              informed_on="2026-11-05", record="投诉人要求道歉", at=at(2026, 11, 5, 10, 0))  # fmt: skip
+    assert c.state == "mediating" and c.department.code == "guide_service"
+    assert f.due(c, "mediation_60d") == end_of(2027, 1, 4)
+    c = f.act(c, "handler_guide_service", "reach_agreement", agreement="导游当面道歉")
+    assert c.state == "mediated" and f.documents(c) == ["mediation_agreement"]
+    c = f.act(c, "officer", "archive")
+    assert c.state == "archived"
 
 
 def test_the_handling_department_may_be_chosen(f):

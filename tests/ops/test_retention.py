@@ -88,7 +88,6 @@ def cases(generic, staff):
         a = _act(a, officer, "judge_valid", reason="已电话 13812345678 联系张三丰核实")
         a = _act(a, officer, "assign_department", category="transport")
         a = _act(a, staff["handler_t"], "propose_plan", cause="装车不当", plan="赔偿，回访张三丰")
-        a = _act(a, staff["leader"], "instruct", instruction="同意")
         a = _act(a, officer, "reply", reply="张三丰您好，已查明原因，将赔偿", method="phone")
         a = _act(
             a,

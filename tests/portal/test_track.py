@@ -85,8 +85,8 @@ def test_the_public_timeline_shows_public_fields_and_nothing_internal(client, ca
     c = act(c, "receiver", "add_note", note="内部备注：此人多次投诉")
     c = act(c, "officer", "judge_valid", reason="内部判断理由XYZ")
     c = act(c, "officer", "assign_department", category="transport")
+    c = act(c, "leader", "add_note", note="领导批示内容QQQ")
     c = act(c, "handler_t", "propose_plan", cause="内部原因分析ABC", plan="内部方案")
-    c = act(c, "leader", "instruct", instruction="领导批示内容QQQ")
     c = act(c, "officer", "reply", reply="已查明原因，今日发货并补偿运费", method="sms")
     look_up(client, c.tracking_number, code)
     html = client.get(f"/track/{c.tracking_number}/").content.decode()
@@ -169,7 +169,6 @@ def to_verdict(c, act):
     c = act(c, "officer", "judge_valid")
     c = act(c, "officer", "assign_department", category="transport")
     c = act(c, "handler_t", "propose_plan", cause="c", plan="p")
-    c = act(c, "leader", "instruct", instruction="同意")
     c = act(c, "officer", "reply", reply="今日发货", method="phone")
     return act(
         c,

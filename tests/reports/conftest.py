@@ -116,7 +116,6 @@ def september(flow_users):
         c = act(c, "officer", "judge_valid", at(day, "10:30"))
         c = act(c, "officer", "assign_department", at(day, "11:00"), category=cat)
         c = act(c, dept_user, "propose_plan", at(day, "14:00"), cause="原因", plan="方案")
-        c = act(c, "leader", "instruct", at(day, "15:00"), instruction="同意")
         c = act(c, "officer", "reply", reply_at, reply="答复", method="phone")
         return act(c, dept_user, "complete_implementation", done_at, responsible="李四",
                    measures="已落实", informed=True)  # fmt: skip
@@ -134,7 +133,6 @@ def september(flow_users):
                done_at=at("2026-09-07"), dept_user=ht)  # fmt: skip
     b = act(b, "officer", "report_dissatisfied", at("2026-09-08"), comment="不满意")
     b = act(b, ht, "propose_plan", at("2026-09-09"), cause="再查", plan="补偿")
-    b = act(b, "leader", "instruct", at("2026-09-09", "15:00"), instruction="同意")
     b = act(b, "officer", "reply", at("2026-09-10"), reply="再答复", method="phone")
     b = act(b, ht, "complete_implementation", at("2026-09-11"), responsible="王五",
             measures="已补偿", informed=True)  # fmt: skip

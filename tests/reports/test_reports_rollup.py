@@ -53,7 +53,8 @@ def test_rollup_after_registration_actions_and_reopen(september):
     assert {d: n for d, n in hist.items() if n} == {0: 1, 1: 1, 3: 1, 8: 1}
     # Clocks kept in time and late (overdue is counted when the dashboard is read).
     reply = _month(MonthClocks, 202609, name="reply_24h")
-    assert (reply["clocks"], reply["met"], reply["late"]) == (6, 3, 1)
+    # B was late in both of its rounds (the second round has a reply clock of its own).
+    assert (reply["clocks"], reply["met"], reply["late"]) == (7, 3, 2)
     implement = _month(MonthClocks, 202609, name="implement_5wd")
     assert (implement["clocks"], implement["met"], implement["late"]) == (3, 3, 0)
 
@@ -83,7 +84,7 @@ def test_rollup_after_reassignment(september):
     assert rollup.differences_from_facts() == {}
     h = _act(users, h, "officer", "judge_valid", at("2026-09-15", "11:00"))
     h = _act(users, h, "officer", "escalate", at("2026-09-15", "14:00"), category="transport",
-             reason="涉及运输")  # fmt: skip
+             nature="multiple_items", reason="涉及运输")  # fmt: skip
     assert h.department_id == transport
     assert (received(quality), received(transport)) == (before[quality], before[transport] + 1)
     assert rollup.differences_from_facts() == {}
@@ -113,22 +114,22 @@ def test_rollup_after_clock_extension_and_breach(september):
     _, users, cases = september
     early = at("2026-09-24", "09:00")
     # E (due 09-15 10:00) and F (due 09-23 10:00) have their reply clocks running, past due.
-    assert _reply_clocks(early) == (3, 1, 2)
+    assert _reply_clocks(early) == (3, 2, 2)
     with time_machine.travel(at("2026-09-22", "10:05"), tick=False):
         extend(Clock.objects.get(complaint=cases["F"], name="reply_24h"), users["leader"], 24,
                "需要更多时间")  # fmt: skip
     fact = ClockFact.objects.get(complaint_id=cases["F"].pk, name="reply_24h")
     assert fact.due_at == at("2026-09-24", "10:00")
-    assert _reply_clocks(early) == (3, 1, 1)  # F is not overdue before 10:00 any more
-    assert _reply_clocks(NOW) == (3, 1, 2)
+    assert _reply_clocks(early) == (3, 2, 1)  # F is not overdue before 10:00 any more
+    assert _reply_clocks(NOW) == (3, 2, 2)
     assert rollup.differences_from_facts() == {}
 
     clock = Clock.objects.get(complaint=cases["E"], name="reply_24h")
     clock.breached_at = at("2026-09-15", "10:01")
     clock.save()
     assert ClockFact.objects.get(clock_id=clock.pk).late
-    assert _month(MonthClocks, 202609, name="reply_24h")["late"] == 2
-    assert _reply_clocks(NOW) == (3, 2, 1)  # E: overdue → late
+    assert _month(MonthClocks, 202609, name="reply_24h")["late"] == 3
+    assert _reply_clocks(NOW) == (3, 3, 1)  # E: overdue → late
     assert rollup.differences_from_facts() == {}
 
 
@@ -140,14 +141,14 @@ def test_merged_duplicate_facts_are_refreshed(september):
 
     _, users, cases = september
     e, f = cases["E"], cases["F"]
-    assert _reply_clocks(NOW) == (3, 1, 2)
+    assert _reply_clocks(NOW) == (3, 2, 2)
     with time_machine.travel(at("2026-09-24", "11:00"), tick=False):
         merge(e, f, users["officer"], note="同一事项")
     fact = ClockFact.objects.get(complaint_id=f.pk, name="reply_24h")
     assert (fact.state, fact.late) == (ClockFact.STOPPED, True)  # stopped after its due time
     assert rollup.differences_from_facts() == {}
-    assert _reply_clocks(NOW) == (3, 2, 1)
-    assert _month(MonthClocks, 202609, name="reply_24h")["late"] == 2
+    assert _reply_clocks(NOW) == (3, 3, 1)
+    assert _month(MonthClocks, 202609, name="reply_24h")["late"] == 3
 
 
 def _stored() -> dict:

@@ -180,7 +180,10 @@ def test_leader_inbox_shows_payloads_as_text(staff, generic):
         title=TEXT["title"],
         content=TEXT["content"],
     )
-    for name, data in (("judge_valid", {}), ("escalate", {"reason": TEXT["note"]})):
+    for name, data in (
+        ("judge_valid", {}),
+        ("escalate", {"nature": "complex", "reason": TEXT["note"]}),
+    ):
         complaint, _ = apply_action(
             complaint, staff["officer"], name, data=data, version=complaint.version
         )

@@ -103,9 +103,13 @@ def test_bulk_assign(staff, register, act):
 
 
 def test_leader_inbox_shows_the_plan_and_instructs_in_one_step(staff, register, act):
+    # A complex complaint's plan waits for the leader; a general one never reaches the inbox.
+    general = act(register(), "officer", "judge_valid")
+    general = act(general, "officer", "assign_department", category="transport")
     c = act(register(), "officer", "judge_valid")
-    c = act(c, "officer", "assign_department", category="quality")
-    c = act(c, "handler_q", "propose_plan", cause="批次不合格", plan="全部退货")
+    c = act(c, "officer", "escalate", nature="complex", reason="多项")
+    c = act(c, "leader", "superior_assign", departments=["quality_management"], instruction="处理")
+    c = act(c, "handler_q", "submit_plan_for_instruction", cause="批次不合格", plan="全部退货")
     leader = client_for(staff["leader"])
     page = leader.get("/staff/leader/").content.decode()
     assert (
@@ -114,6 +118,7 @@ def test_leader_inbox_shows_the_plan_and_instructs_in_one_step(staff, register, 
         and "领导批示" in page
         and "退回方案" in page
     )
+    assert general.tracking_number not in page
     leader.post(
         f"/staff/cases/{c.pk}/actions/instruct/",
         {"version": c.version, "instruct-instruction": "同意", "next": "/staff/leader/"},

@@ -206,8 +206,8 @@ class CaseFacts:
         rows = self.complaint.tasks.filter(round=self.complaint.round).select_related("department")
         return [(t.group, t.department.name, t.department.code, t.state != Task.OPEN) for t in rows]
 
-    # The department whose task the action being applied closes (`close: own`): a join counts
-    # that task as reported, since this very action reports it.
+    # The acting department, when the action being applied closes tasks: a join counts its own
+    # task as reported, since this very action is its report.
     closing_department: str | None = None
 
     def tasks(self, group: str | None) -> list[tuple[str, bool]]:
@@ -334,8 +334,9 @@ def _validate(
         label = next(f.label for f in action.form if f.name == first)
         raise Invalid(f"「{label}」{errors[first][0]}", {"fields": errors})
     chosen = _chosen_departments(action, cleaned)
+    _check_clock_dates(complaint, action, cleaned)
     actor = actor_of(user)
-    facts.closing_department = actor.department if action.tasks.close == "own" else None
+    facts.closing_department = actor.department if action.tasks.close else None
     try:
         for cond in action.require:
             if message := conditions.check(cond, facts, actor, cleaned, labels):
@@ -343,6 +344,26 @@ def _validate(
     finally:
         facts.closing_department = None
     return cleaned, chosen
+
+
+def _check_clock_dates(complaint: Complaint, action: ActionDef, cleaned: dict) -> None:
+    """A clock counted from a date on the form cannot count from a day still to come (checked
+    before anything is written, so a refused action changes nothing)."""
+    from tousu.clocks.services import origin
+
+    now = timezone.now()
+    for d in complaint.definition.clocks:
+        if action.name not in d.start or not d.counts_from.startswith("form."):
+            continue
+        at = origin(d, action.name, received_at=complaint.received_at, action_at=now,
+                    fields=complaint.fields, form=cleaned)  # fmt: skip
+        if at is not None and at > now:
+            name = d.counts_from[5:]
+            label = next((f.label for f in action.form if f.name == name), name)
+            raise Invalid(
+                f"「{label}」不能晚于今天：「{d.label}」从这一日期起算",
+                {"fields": {name: ["不能晚于今天"]}},
+            )
 
 
 def _empty(value) -> bool:
@@ -551,7 +572,10 @@ def apply_action(
         facts = _facts(complaint)
         from tousu.clocks.services import on_action  # clocks depend on cases, not the reverse
 
-        on_action(complaint, action, event, facts=facts, form=cleaned)
+        closing = (
+            to_state in definition.closed_states and from_state not in definition.closed_states
+        )
+        on_action(complaint, action, event, facts=facts, form=cleaned, closing=closing)
         _notify(complaint, action.notify, facts, cleaned)
         document = (
             action.document

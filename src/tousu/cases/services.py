@@ -120,10 +120,10 @@ def register_complaint(
     prefix = Organisation.current().tracking_prefix
     channel_def = definition.channel(channel)
     department_id = category_obj.department_id if category_obj else None
-    if channel_def and channel_def.department:  # e.g. petition letters go to the president's office
-        department_id = _department_id(channel_def.department) or department_id
     if first_department:  # 首诉负责制: the case starts where it was received
         department_id = first_department
+    if channel_def and channel_def.department:  # petition letters go to the president's office,
+        department_id = _department_id(channel_def.department) or department_id  # whoever has them
     complaint = Complaint(
         access_code_hash=hash_access_code(code),
         process=process,

@@ -204,10 +204,16 @@ def start_clock(
     return clock
 
 
-def on_action(complaint: Complaint, action, event: Event, *, facts=None, form=None) -> None:
-    """Stop, pause, resume, then start the clocks the definition ties to this action."""
+def on_action(
+    complaint: Complaint, action, event: Event, *, facts=None, form=None, closing: bool = False
+) -> None:
+    """Stop, pause, resume, then start the clocks the definition ties to this action. A case that
+    closes keeps no clock running: whatever still runs stops with it."""
     name = action.name
     reopens = getattr(action, "reopen", False)
+    if closing:
+        stop_all(complaint, event.created_at)
+        return
     defs = [
         c
         for c in complaint.definition.clocks
@@ -258,6 +264,15 @@ def on_action(complaint: Complaint, action, event: Event, *, facts=None, form=No
     Clock.objects.bulk_create(new)
     breach_if_past_due(new, at)
     refresh_next_due(complaint)
+
+
+def stop_all(complaint: Complaint, at: datetime) -> None:
+    live = list(complaint.clocks.exclude(state=Clock.STOPPED))
+    for clock in live:
+        clock.state, clock.stopped_at = Clock.STOPPED, at
+        clock.save(update_fields=["state", "stopped_at"])
+    if live:
+        refresh_next_due(complaint)
 
 
 def refresh_next_due(complaint: Complaint) -> None:

@@ -158,10 +158,11 @@ class RatingForm(forms.Form):
             self.add_error("comment", "选择不满意时，请写明不满意的原因，以便进一步处理")
         return data
 
-    def action_and_data(self) -> tuple[str, dict]:
+    def action_and_data(self, actions: dict[str, str]) -> tuple[str, dict]:
+        """`actions`: the flow's verdict actions now, {"satisfied": …, "dissatisfied": …}."""
         verdict = self.cleaned_data["verdict"]
         comment = self.cleaned_data.get("comment", "").strip()
-        action = "rate_dissatisfied" if verdict == "dissatisfied" else "rate_satisfied"
+        action = actions["dissatisfied" if verdict == "dissatisfied" else "satisfied"]
         data = {"satisfaction": verdict}
         if comment:
             data["comment"] = comment

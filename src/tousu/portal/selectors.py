@@ -18,8 +18,19 @@ from tousu.documents.display import chinese_date, chinese_datetime, field_rows, 
 
 from .models import PublicNotice
 
-RATE_ACTIONS = ("rate_satisfied", "rate_dissatisfied")
 MATERIAL_ACTION = "provide_material"
+
+
+def rating_actions(actions) -> dict[str, str] | None:
+    """The complainant's own verdict, as the flow offers it now: the action whose `satisfaction`
+    field says 不满意 and the one that says 满意 (a flow may name them as it likes)."""
+    pair = {}
+    for a in actions:
+        field = next((f for f in a.form if f.name == "satisfaction"), None)
+        if COMPLAINANT in a.roles and field is not None:
+            values = {c.value for c in field.choices}
+            pair["dissatisfied" if "dissatisfied" in values else "satisfied"] = a.name
+    return pair if len(pair) == 2 else None
 
 
 def notice() -> PublicNotice:
@@ -145,6 +156,7 @@ def public_case(complaint: Complaint) -> dict:
     clocks = [_clock_row(k, now) for k in complaint.clocks.order_by("started_at", "id")]
     actions = [a for a in possible_actions(complaint, Complainant()) if COMPLAINANT in a.roles]
     names_now = {a.name for a in actions}
+    rating = rating_actions(actions)
     from tousu.documents.selectors import public_documents
 
     closed = complaint.state in definition.closed_states
@@ -153,7 +165,7 @@ def public_case(complaint: Complaint) -> dict:
     waiting = can_provide and any(k["state"] == CLOCK_STATES[Clock.PAUSED] for k in clocks)
     if waiting:
         status = "待您补充材料"
-    elif names_now & set(RATE_ACTIONS):
+    elif rating:
         status = "待您评价"
     elif closed:
         status = "已办结"
@@ -178,9 +190,11 @@ def public_case(complaint: Complaint) -> dict:
             Attachment.objects.filter(complaint=complaint, is_public=True).order_by("created_at")
         ),
         "other_actions": [
-            a for a in actions if a.name not in RATE_ACTIONS and a.name != MATERIAL_ACTION
+            a
+            for a in actions
+            if a.name not in (rating or {}).values() and a.name != MATERIAL_ACTION
         ],
-        "can_rate": set(RATE_ACTIONS) <= names_now,
+        "can_rate": rating is not None,
         "can_provide": can_provide,
         "waiting": waiting,
         "material_request": request,

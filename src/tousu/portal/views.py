@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Organisation
+from tousu.cases import engine
 from tousu.cases.errors import CaseError, Conflict, Invalid
 from tousu.cases.forms import form_class
 from tousu.cases.models import Attachment, Complaint
@@ -396,7 +397,13 @@ def respond(request, number, name):
             rating = RatingForm(request.POST)
             if not rating.is_valid():
                 return _render_case(request, complaint, rating=rating, status=400)
-            action, data = rating.action_and_data()
+            pair = selectors.rating_actions(
+                engine.possible_actions(complaint, engine.Complainant())
+            )
+            if pair is None:
+                messages.error(request, "现在不需要评价：办理情况已更新，请查看最新进度。")
+                return redirect("portal:case", number=number)
+            action, data = rating.action_and_data(pair)
             files = []
         elif name == selectors.MATERIAL_ACTION:
             action, data = name, {"note": request.POST.get("note", "")}
@@ -428,12 +435,14 @@ def respond(request, number, name):
         if name == "rate":
             return _render_case(request, complaint, rating=rating, status=400)
         return redirect("portal:case", number=number)
-    done = {
-        "rate_satisfied": "感谢您的评价，投诉已办结。",
-        "rate_dissatisfied": "已收到您的意见，我们将进一步处理。",
-        selectors.MATERIAL_ACTION: "补充材料已提交，我们将继续办理。",
-    }
-    messages.success(request, done.get(action, "已提交。"))
+    if name == "rate":
+        dissatisfied = rating.cleaned_data["verdict"] == "dissatisfied"
+        done = "已收到您的意见，我们将进一步处理。" if dissatisfied else "感谢您的评价。"
+    elif name == selectors.MATERIAL_ACTION:
+        done = "补充材料已提交，我们将继续办理。"
+    else:
+        done = "已提交。"
+    messages.success(request, done)
     return redirect("portal:case", number=number)
 
 

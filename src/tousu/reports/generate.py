@@ -640,8 +640,12 @@ class CaseWalk:
                 started = _local(c["started_at"]).strftime("%Y-%m-%d %H:%M")
                 self._breach(c, at, f"自 {started} 起算，开始计时时已超过期限")
 
-    def _clock_hooks(self, step: Step, at: datetime, form: dict) -> None:
+    def _clock_hooks(self, step: Step, at: datetime, form: dict, closing: bool) -> None:
         live = {c["name"]: c for c in self.clocks if c["state"] != "stopped"}
+        if closing:  # a closed case keeps no clock running
+            for c in live.values():
+                c["state"], c["stopped_at"] = "stopped", at
+            return
         for d, stop, pause, resume in step.clock_ops:
             clock = live.get(d.name)
             if clock and stop:
@@ -835,9 +839,7 @@ class CaseWalk:
                         if v in (None, "", []):
                             return None
                         payload[f.name] = v
-            self.facts.closing_department = (
-                actor_cond.department if a.tasks.close == "own" else None
-            )
+            self.facts.closing_department = actor_cond.department if a.tasks.close else None
             try:
                 ok = all(conditions.holds(c, self.facts, actor_cond, payload) for c in a.require)
             finally:
@@ -926,7 +928,7 @@ class CaseWalk:
         if a.name in self.f.rules.reopen:
             self.reopens += 1
         self._tasks(step, tasks, event)
-        self._clock_hooks(step, at, payload)
+        self._clock_hooks(step, at, payload, to in self.f.closed and frm not in self.f.closed)
         self._notify(a.notify, at, payload)
         return True
 
@@ -1034,11 +1036,11 @@ class CaseWalk:
         receiver = None if portal else self._registrar()
         reg_user = receiver[0] if receiver else None
         reg_name = receiver[1] if receiver else self.complainant_name
+        if receiver and self._departmental_registrar:  # 首诉负责制
+            self.department_id = self.first_department_id = receiver[2]
         channel = d.channel(self.channel)
         if channel and channel.department and channel.department in f.departments:
             self.department_id = f.departments[channel.department]
-        if receiver and self._departmental_registrar:  # 首诉负责制
-            self.department_id = self.first_department_id = receiver[2]
         created = self._event(
             "created",
             "登记",
