@@ -50,6 +50,9 @@ RESPONDENT_FIELDS = (
     "customer_company",
 )
 COLLECTIVE_FIELD = "complainant_count"
+# A case imported from a register (tousu.registers) records the register's 满意度 on its import
+# event under this action: the verdict counts like one given in the flow.
+IMPORTED_ACTION = "imported"
 DEFAULT_COLLECTIVE_THRESHOLD = 5
 
 # Facts of a sector that its definition does not state.
@@ -111,6 +114,7 @@ def derive(definition: ProcessDef) -> Rules:
                 capa_verified.add(a.name)
         if "respondent_name" in fields:
             respondent_actions.add(a.name)
+    verdict_fields.setdefault(IMPORTED_ACTION, "satisfaction")
     explicit = EXPLICIT.get(definition.name, {})
     return Rules(
         verdict_fields=verdict_fields,
