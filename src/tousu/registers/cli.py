@@ -131,8 +131,9 @@ def cmd_export(args) -> int:
 
     if args.template:
         _process(args.template)
+    user = _user(args.user)
     content, count = replies.reply_sheet(
-        period, source=args.source, template=args.template, username=args.by or "命令行"
+        period, user=user, source=args.source, template=args.template, via="cli"
     )
     out = args.output or f"回单-{args.source}-{period.key.replace('..', '_')}.xlsx"
     with open(out, "wb") as fh:
@@ -174,6 +175,6 @@ def register(sub) -> None:
     )
     x.add_argument("--source", default="12345", help="工单来源（默认 12345）")
     x.add_argument("--template", help="只导出该流程的工单")
-    x.add_argument("--by", help="导出人（记入导出记录）")
+    x.add_argument("--user", required=True, help="导出人的用户名（记入导出记录）")
     x.add_argument("-o", "--output", help="输出文件")
     s.set_defaults(func=cmd_export)

@@ -308,7 +308,9 @@ class Matcher:
                 self.exact.setdefault(k, []).append((84, f.type))
 
     def candidates(self, header: str) -> list[tuple[int, str]]:
-        key = header_key(header)
+        return self.candidates_of_key(header_key(header))
+
+    def candidates_of_key(self, key: str) -> list[tuple[int, str]]:
         if not key:
             return []
         found: dict[str, int] = {}
@@ -340,6 +342,7 @@ class Column:
     target: str = IGNORE
     how: str = ""  # 自动 / 指定 / 未识别 / 重复
     also: str = ""  # a template field filled with the same text (a header that is its label)
+    sub: str = ""  # under a group header: the sub-header's own key
 
     @property
     def letter(self) -> str:
@@ -366,23 +369,23 @@ def _cell_text(value) -> str:
 
 
 def find_header(sheet: Sheet, matcher: Matcher) -> tuple[int, int] | None:
-    """(row index, number of recognised headers) of the best header row among the first rows."""
-    best = None
+    """(row index, number of recognised headers) of the best header row among the first rows:
+    the most recognised headers, then the most distinct ones (under a row of group headers, the
+    row of sub-headers)."""
+    best, best_score = None, (0, 0)
     for r, row in enumerate(sheet.rows[:HEADER_SCAN_ROWS]):
-        texts = [_cell_text(v) for v in row]
-        filled = [t for t in texts if t]
-        if len(filled) < MIN_HEADER_MATCHES:
+        texts = {_cell_text(v) for v in row} - {""}
+        if len(texts) < MIN_HEADER_MATCHES:
             continue
-        seen, matched = set(), 0
-        for t in filled:
-            if t in seen:  # a title merged across the row counts once
-                continue
-            seen.add(t)
-            if matcher.candidates(t):
-                matched += 1
-        if matched >= MIN_HEADER_MATCHES and (best is None or matched > best[1]):
-            best = (r, matched)
+        matched = sum(1 for t in texts if matcher.candidates(t))
+        score = (matched, len(texts))
+        if matched >= MIN_HEADER_MATCHES and score > best_score:
+            best, best_score = (r, matched), score
     return best
+
+
+# A group header's own word for "the details of" adds nothing: 患者信息 / 姓名 is 患者姓名.
+_GROUP_SUFFIX = re.compile(r"(基本信息|信息|情况|资料|详情|明细)$")
 
 
 def layout(sheet: Sheet, definition: ProcessDef, mapping: Mapping) -> Layout | None:
@@ -394,44 +397,48 @@ def layout(sheet: Sheet, definition: ProcessDef, mapping: Mapping) -> Layout | N
     r = found[0]
     header_row = sheet.rows[r]
     above = sheet.rows[r - 1] if r > 0 else []
+    filled = len({_cell_text(v) for v in header_row} - {""})
     columns: list[Column] = []
     for c, value in enumerate(header_row):
         text = _cell_text(value)
         group = _cell_text(above[c]) if c < len(above) else ""
-        # A group header above (投诉人 / 姓名, 电话) when it spans several columns but not the
-        # whole table (that would be the title).
+        # A group header above (投诉人信息 over 姓名, 电话) spans several columns, but not the whole
+        # table (that is the title).
         spans = sheet.merged_width(r - 1, c) if group else 1
-        if group and group != text and 1 < spans < max(2, len([v for v in header_row if v])):
-            shown = f"{group} / {text}" if text else group
+        if group and text and group != text and 1 < spans < max(2, filled):
+            shown = f"{group} / {text}"
+            col = Column(c, shown, header_key(_GROUP_SUFFIX.sub("", group) + text))
+            col.sub = header_key(text)
+        elif text or (group and spans == 1):
+            # A header written in the upper row only, its cell below left empty (not merged).
+            text = text or group
+            col = Column(c, text, header_key(text))
         else:
-            shown, group = text, ""
-        if not shown:
             continue
-        columns.append(Column(c, shown, header_key(group + text if group else text)))
+        columns.append(col)
     _assign(columns, matcher, mapping, definition)
     return Layout(sheet.name, r, columns)
 
 
 def _assign(columns: list[Column], matcher: Matcher, mapping: Mapping, definition) -> None:
     taken: set[str] = set()
-    for col in columns:  # the user's word first
-        wanted = mapping.columns.get(col.key) or mapping.columns.get(header_key(col.header))
-        if wanted is None and " / " in col.header:
-            wanted = mapping.columns.get(header_key(col.header.split(" / ", 1)[1]))
-        if wanted is not None:
-            col.target = resolve_target(definition, wanted)
-            col.how = "指定"
-            if col.target != IGNORE:
-                taken.add(col.target)
+    for col in columns:  # the user's word first: the header as shown, joined, or the sub-header
+        for key in (header_key(col.header), col.key, col.sub):
+            if key and key in mapping.columns:
+                col.target = resolve_target(definition, mapping.columns[key])
+                col.how = "指定"
+                if col.target != IGNORE:
+                    taken.add(col.target)
+                break
     ranked = []
     for col in columns:
         if col.how:
             continue
-        cands = matcher.candidates(col.header)
-        if " / " in col.header:  # the sub-header alone, then with its group
-            sub = col.header.split(" / ", 1)[1]
-            cands = sorted(set(cands) | set(matcher.candidates(sub)), reverse=True)
-        for score, target in cands:
+        cands = dict((t, s) for s, t in matcher.candidates_of_key(col.key))
+        if col.sub:  # the sub-header alone, a little behind the joined name
+            for s, t in matcher.candidates_of_key(col.sub):
+                cands[t] = max(cands.get(t, 0), s - 1)
+        for target, score in cands.items():
             ranked.append((score, -col.index, target, col))
     for _score, _i, target, col in sorted(ranked, key=lambda x: (x[0], x[1]), reverse=True):
         if col.how or target in taken:
@@ -441,9 +448,12 @@ def _assign(columns: list[Column], matcher: Matcher, mapping: Mapping, definitio
     field_labels = {header_key(f.label): FIELD_PREFIX + f.name for f in definition.fields}
     for col in columns:
         if not col.how:
-            col.how = "重复" if matcher.candidates(col.header) else "未识别"
+            recognised = matcher.candidates_of_key(col.key) or (
+                col.sub and matcher.candidates_of_key(col.sub)
+            )
+            col.how = "重复" if recognised else "未识别"
         elif col.target != IGNORE and not col.target.startswith(FIELD_PREFIX):
-            also = field_labels.get(col.key)
+            also = field_labels.get(col.key) or field_labels.get(col.sub)
             if also and also not in taken:
                 col.also = also
                 taken.add(also)

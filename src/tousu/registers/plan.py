@@ -21,6 +21,7 @@ from .mapping import (
     FIELD_PREFIX,
     Layout,
     Mapping,
+    Matcher,
     _value_table,
     header_key,
     is_note_row,
@@ -176,6 +177,7 @@ class Planner:
     def __init__(self, definition: ProcessDef, mapping: Mapping, lookups: Lookups):
         self.definition, self.mapping, self.lookups = definition, mapping, lookups
         self.fields = {FIELD_PREFIX + f.name: f for f in definition.fields}
+        self.matcher = Matcher(definition)
 
     # --- values of one kind --------------------------------------------------------------------
 
@@ -279,9 +281,12 @@ class Planner:
             return None
         if is_note_row(texts):
             return None
-        header_keys = {c.key for c in lay.columns}
+        header_keys = {c.key for c in lay.columns} | {c.sub for c in lay.columns if c.sub}
         if sum(1 for t in mapped if header_key(t) in header_keys) >= max(2, len(mapped) // 2):
             return None  # the header repeated (two tables pasted one under the other)
+        filled = [t for t in mapped if t]
+        if len(filled) >= 2 and all(self.matcher.candidates(t) for t in filled):
+            return None  # a second header row (sub-headers under unmerged group headers)
         original = {
             c.header: texts[c.index] for c in lay.columns if c.index < len(texts) and texts[c.index]
         }
