@@ -306,13 +306,82 @@ def new_batch(analysis: Analysis, *, user: User | None, via: str, stored_file: s
     )
 
 
+STATUS_LABELS = {
+    "new": "新建",
+    "changed": "更正",
+    "unchanged": "未变",
+    "locked": "已办理，不更正",
+    "error": "有错误，不导入",
+}
+
+
+def _when(value: str | None) -> str:
+    if not value:
+        return ""
+    moment = timezone.localtime(datetime.fromisoformat(value))
+    return (
+        f"{moment:%Y-%m-%d}"
+        if (moment.hour, moment.minute) == (0, 0)
+        else f"{moment:%Y-%m-%d %H:%M}"
+    )
+
+
+def preview_rows(analysis: Analysis, limit: int = PREVIEW_ROWS) -> dict[str, list[dict]]:
+    """The first rows as they will be stored, in the template's words, by sheet."""
+    lk, definition = analysis.lookups, analysis.process.definition
+    categories = {c.code: c.label for c in lk.categories}
+    departments = {c.code: c.label for c in lk.departments}
+    channels = {c.code: c.label for c in lk.channels}
+    field_labels = {f.name: f.label for f in definition.fields}
+    from .writing import SATISFACTION_LABELS
+
+    out: dict[str, list[dict]] = {}
+    for p in analysis.plans[:limit]:
+        d = p.data
+        extra = [f"{field_labels.get(k, k)}：{v}" for k, v in (d.get("fields") or {}).items()]
+        if d.get("compensation"):
+            extra.append(f"赔偿金额：{d['compensation']} 元")
+        if d.get("deadline"):
+            due = d["deadline"]
+            extra.append(
+                f"办理时限：{_when(due['due_at'])}"
+                if "due_at" in due
+                else f"办理时限：{due['amount']:g} {'个工作日' if due['unit'] == 'working_days' else '小时' if due['unit'] == 'hours' else '日'}"
+            )
+        out.setdefault(p.sheet, []).append(
+            {
+                "row": p.row,
+                "status": analysis.status.get(p.key, ""),
+                "status_label": STATUS_LABELS.get(analysis.status.get(p.key, ""), ""),
+                "key": d.get("ref") or "",
+                "received": _when(d.get("received_at")),
+                "channel": channels.get(d.get("channel"), d.get("channel", "")),
+                "category": categories.get(d.get("category"), ""),
+                "department": departments.get(d.get("department"), ""),
+                "complainant": (d.get("complainant") or {}).get("name", ""),
+                "phone": (d.get("complainant") or {}).get("phone", ""),
+                "content": (d.get("content") or "")[:80],
+                "result": (d.get("result") or "")[:60],
+                "closed": _when(d.get("closed_at")),
+                "state": definition.state_label(d["state"]) if d.get("state") else "",
+                "satisfaction": SATISFACTION_LABELS.get(d.get("satisfaction"), ""),
+                "extra": "；".join(extra),
+            }
+        )
+    return out
+
+
 def record_analysis(batch: ImportBatch, analysis: Analysis) -> None:
     """Keep what the preview shows on the batch, so the page need not read the file again."""
     c = analysis.counts()
     batch.source = analysis.source
-    batch.sheets = [s.__dict__ for s in analysis.sheets]
+    preview = preview_rows(analysis)
+    batch.sheets = [s.__dict__ | {"preview": preview.get(s.name, [])} for s in analysis.sheets]
     batch.mapping = analysis.mapping.to_data(analysis.headers)
     batch.rows = c["rows"]
+    # Before the import: what it will do; run() overwrites them with what it did.
+    batch.created, batch.updated, batch.unchanged = c["new"], c["changed"], c["unchanged"]
+    batch.skipped = c["error"] + c["locked"]
     batch.error_count = len(analysis.errors)
     batch.warning_count = len(analysis.warnings)
     batch.issues = analysis.issue_rows()

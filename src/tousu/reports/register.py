@@ -174,6 +174,8 @@ def outcomes(definitions: dict[int, ProcessDef], rows: Iterable[tuple]) -> dict[
             method = next((f for f in a.form if f.name == "method"), None)
             labels = {c.value: c.label for c in (method.choices if method else ())}
             o.contact = f"已联系（{labels.get(payload['method'], payload['method'])}，{a.label}）"
+        elif a is not None and payload.get("satisfaction") and not o.contact:
+            o.contact = f"已联系（{a.label}）"  # the complainant's verdict was taken
         if to_state and to_state != from_state:
             if actor_id:
                 o.handler = actor_name
