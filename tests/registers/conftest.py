@@ -3,7 +3,6 @@ with openpyxl the way offices keep them."""
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
@@ -39,22 +38,3 @@ def install(db):
         return process, users
 
     return _install
-
-
-def workbook(sheets: dict, merges: dict | None = None, formats: dict | None = None) -> bytes:
-    """An .xlsx: {sheet name: rows}, merged ranges and number formats per sheet."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-        for rng in (merges or {}).get(name, []):
-            ws.merge_cells(rng)
-        for cell, fmt in (formats or {}).get(name, {}).items():
-            ws[cell].number_format = fmt
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()

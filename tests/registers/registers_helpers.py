@@ -3,9 +3,8 @@ caption above a two-row header (group headers merged over their columns), three 
 Excel serial number, a date merged over two rows, a blank row, a bad row, notes at the bottom, and
 a second sheet with other column names in another order."""
 
+import io
 from datetime import datetime
-
-from conftest import workbook
 
 FIRST, SECOND = "2024年上半年", "2024年下半年"
 HEAD_TOP = ["序号", "投诉日期", "投诉人信息", None, "患者信息", None, "投诉内容", "投诉类别",
@@ -65,3 +64,22 @@ def hospital_register(**changes) -> bytes:
         {FIRST: rows_first(**changes), SECOND: rows_second()},
         merges={FIRST: FIRST_MERGES, SECOND: ["A1:L1"]},
     )
+
+
+def workbook(sheets: dict, merges: dict | None = None, formats: dict | None = None) -> bytes:
+    """An .xlsx: {sheet name: rows}, merged ranges and number formats per sheet."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+        for rng in (merges or {}).get(name, []):
+            ws.merge_cells(rng)
+        for cell, fmt in (formats or {}).get(name, {}).items():
+            ws[cell].number_format = fmt
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

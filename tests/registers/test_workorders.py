@@ -9,8 +9,8 @@ from datetime import datetime
 import pytest
 import time_machine
 from openpyxl import load_workbook
+from registers_helpers import workbook
 
-from conftest import workbook
 from tousu.cases.engine import apply_action
 from tousu.cases.models import Complaint
 from tousu.cli import main

@@ -216,8 +216,9 @@ def _field_value(f: FieldDef, value, reveal: bool, names: dict[str, str]):
     if value in (None, "", []):
         return None
     if f.personal and not reveal:
+        # A name (short) keeps its first character; a number its last four, as phones do.
         text = str(value)
-        return mask_name(text) if len(text) <= 4 else mask_id_number(text)
+        return mask_name(text) if len(text) <= 4 else mask_phone(text)
     if f.type == "date":
         try:
             return date.fromisoformat(str(value)[:10])
