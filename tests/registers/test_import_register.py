@@ -311,3 +311,50 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused(install):
         services.analyse(b"not a workbook", "x.xlsx", process, Mapping())
     with pytest.raises(services.ImportError_, match="不支持的文件类型"):
         services.analyse(b"%PDF-1.4", "x.pdf", process, Mapping())
+
+
+def test_a_register_laid_out_differently_as_csv_from_excel_in_china(install):
+    """A property company's register, saved from Excel as CSV (GB18030), its header under four
+    lines of titles, columns named in its own words, one register with two tables pasted one
+    under the other."""
+    process, users = install("property")
+    lines = [
+        "某某物业服务中心",
+        "业主投诉登记表",
+        "2025年度",
+        "",
+        "登记日期,业主姓名,楼栋,房号,联系方式,问题描述,投诉分类,处理部门,处理情况,完成时间,回访情况",
+        "2025/4/1,陈大明,3栋,1203,139-1111-2222,电梯停运两天无人处理,设备维修,工程部,已维修并致歉,2025/4/2,满意",
+        "2025年4月3日,刘小红,5栋,601,13922223333,楼上装修噪音扰民,,客服部,,,",
+        "登记日期,业主姓名,楼栋,房号,联系方式,问题描述,投诉分类,处理部门,处理情况,完成时间,回访情况",
+        "2025.5.6,黄先生,1栋,302,0571 8888 6666,地下车库漏水,,工程部,已修补,2025.5.9,基本满意",
+        "合计：3 件,,,,,,,,,,",
+    ]
+    data = "\r\n".join(lines).encode("gb18030")
+    a = services.analyse(data, "物业投诉登记.csv", process, Mapping())
+    sheet = a.sheets[0]
+    assert sheet.header_row == 5 and sheet.rows == 3
+    mapped = {c["header"]: c["target"] for c in sheet.columns}
+    assert mapped["登记日期"] == "received_at" and mapped["业主姓名"] == "complainant_name"
+    assert mapped["楼栋"] == "field:building" and mapped["房号"] == "field:room"
+    assert mapped["问题描述"] == "content" and mapped["处理情况"] == "result"
+    assert mapped["完成时间"] == "closed_at" and mapped["回访情况"] == "satisfaction"
+    also = {c["header"]: c["also"] for c in sheet.columns if c["also"]}
+    assert also == {
+        "业主姓名": "业主姓名"
+    }  # the owner is the complainant, and the template's field
+    # 设备维修 is not one of the property template's categories: reported, with what is.
+    assert [(i.row, i.column, i.value) for i in a.errors] == [(6, "G", "设备维修")]
+    allowed = a.errors[0].allowed
+    code = next(c.code for c in a.lookups.categories if c.label in allowed)
+    mapping = Mapping.from_data({"values": {"category": {"设备维修": code}}})
+    a = services.analyse(data, "物业投诉登记.csv", process, mapping)
+    assert not a.errors
+    services.run(a, user=users["officer"])
+    chen = ImportedRow.objects.get(row_number=6).complaint
+    assert chen.fields == {"owner_name": "陈大明", "building": "3栋", "room": "1203"}
+    assert chen.closed_at == at(2025, 4, 2) and chen.department.code == "engineering"
+    liu = ImportedRow.objects.get(row_number=7).complaint
+    assert liu.closed_at is None and liu.state == process.definition.initial_state.name
+    huang = ImportedRow.objects.get(row_number=9).complaint
+    assert huang.parties.get().phone == "0571-88886666"
