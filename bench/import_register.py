@@ -135,9 +135,9 @@ def main() -> None:
         common = ["import", "register", str(register), "--template", "hospital"]
         dry, _ = tousu(env, *common, "--dry-run")
         first, out = tousu(env, *common, "--user", "importer")
-        last = [line for line in out.splitlines() if line.strip()][-1].split("\r")[-1]
+        last = [line for line in out.splitlines() if line.strip()][-1]
         again, out2 = tousu(env, *common, "--user", "importer")
-        last2 = [line for line in out2.splitlines() if line.strip()][-1].split("\r")[-1]
+        last2 = [line for line in out2.splitlines() if line.strip()][-1]
         print(f"dry run (read + check, nothing written): {dry:6.1f} s")
         print(f"import:                                  {first:6.1f} s  "
               f"{args.rows / first:,.0f} rows/s  — {last}")  # fmt: skip

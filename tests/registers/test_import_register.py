@@ -358,3 +358,61 @@ def test_a_register_laid_out_differently_as_csv_from_excel_in_china(install):
     assert liu.closed_at is None and liu.state == process.definition.initial_state.name
     huang = ImportedRow.objects.get(row_number=9).complaint
     assert huang.parties.get().phone == "0571-88886666"
+
+
+def test_an_interrupted_import_leaves_no_half_rows_and_runs_again(install, monkeypatch):
+    from tousu.cases.models import Party
+    from tousu.registers import writing
+    from tousu.registers.models import ImportBatch
+    from tousu.reports import facts
+
+    process, users = install("hospital")
+    monkeypatch.setattr(writing, "CHUNK", 3)  # history is written three rows at a time
+    calls = {"n": 0}
+    refresh = facts.refresh
+
+    def failing(complaint, **kw):
+        calls["n"] += 1
+        if calls["n"] == 5:  # the second row of the second chunk
+            raise OSError("disk full")
+        return refresh(complaint, **kw)
+
+    monkeypatch.setattr(facts, "refresh", failing)
+    with pytest.raises(OSError):
+        services.run(analyse(process), user=users["officer"], skip_errors=True)
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed" and "disk full" in batch.message
+    # The first chunk is whole; nothing of the second is left.
+    assert Complaint.objects.count() == ImportedRow.objects.count() == 3
+    assert Event.objects.count() == CaseFact.objects.count() == 3
+    assert set(Party.objects.values_list("complaint_id", flat=True)) == set(
+        Complaint.objects.values_list("pk", flat=True)
+    )
+    monkeypatch.setattr(facts, "refresh", refresh)
+    again = services.run(analyse(process), user=users["officer"], skip_errors=True)
+    assert (again.created, again.unchanged) == (4, 3)
+    assert Complaint.objects.count() == CaseFact.objects.count() == 7
+
+
+def test_the_command_line_dry_run_writes_nothing(install, tmp_path, capsys):
+    from tousu.cli import main
+
+    install("hospital")
+    path = tmp_path / "登记表.xlsx"
+    path.write_bytes(hospital_register())
+    base = ["import", "register", str(path), "--template", "hospital"]
+    assert main([*base, "--dry-run"]) == 2  # errors: the exit code says so
+    out = capsys.readouterr().out
+    assert (
+        "试运行，未写入任何数据" in out
+        and f"错误：工作表「{FIRST}」第 9 行 B 列（投诉日期）" in out
+    )
+    assert main([*base, "--dry-run", "--skip-errors"]) == 0
+    assert not Complaint.objects.exists() and not ImportedRow.objects.exists()
+    assert main(base) == 2
+    assert "未导入任何数据" in capsys.readouterr().err
+    assert main([*base, "--skip-errors", "--sheet", SECOND, "--user", "officer"]) == 0
+    assert "新建 2 件" in capsys.readouterr().out and Complaint.objects.count() == 2
+    assert main([*base, "--template", "nope"]) == 2
+    assert "流程「nope」未安装" in capsys.readouterr().err
+    assert main(["import", "register", str(tmp_path / "无.xlsx"), "--template", "hospital"]) == 2

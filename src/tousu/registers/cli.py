@@ -64,6 +64,10 @@ def _print_analysis(analysis, out) -> None:
     )
 
 
+def _progress(done: int) -> None:
+    print(f"\r已写入 {done:,} 行", end="", file=sys.stderr, flush=True)
+
+
 def cmd_import(args) -> int:
     from pathlib import Path
 
@@ -107,12 +111,14 @@ def cmd_import(args) -> int:
             user=user,
             skip_errors=args.skip_errors,
             via="cli",
-            progress=lambda n: print(f"\r已写入 {n:,} 行", end="", flush=True),
+            progress=_progress if sys.stderr.isatty() else None,
         )
     except services.Refused as exc:
         print(f"tousu: {exc}", file=sys.stderr)
         return 2
-    print(f"\r{batch.message}（批次 {batch.pk}，{time.perf_counter() - started:.1f} 秒）")
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"{batch.message}（批次 {batch.pk}，{time.perf_counter() - started:.1f} 秒）")
     for i in batch.issues:
         if i.get("level") == "warning" and "关联" in i.get("message", ""):
             print(f"提示：工作表「{i['sheet']}」第 {i['row']} 行：{i['message']}")

@@ -420,25 +420,17 @@ def run(
     new = [p for p in good if analysis.status[p.key] == "new"]
     history = [p for p in new if p.closed]
     live = [p for p in new if not p.closed]
-    done = 0
-    for i in range(0, len(history), writing.CHUNK):
-        writing.insert_history(ctx, history[i : i + writing.CHUNK])
-        done += len(history[i : i + writing.CHUNK])
-        if progress:
-            progress(done)
-    made: list[tuple[RowPlan, object]] = []
-    for p in live:
-        made.append((p, writing.insert_live(ctx, p, analysis.mapping.clock or None)))
-        done += 1
-        if progress and done % 100 == 0:
-            progress(done)
-    updated = locked = 0
-    for p in good:
-        if analysis.status[p.key] == "changed":
-            if writing.correct(ctx, p, analysis.existing[p.key]) == "updated":
-                updated += 1
-            else:
-                locked += 1
+    try:
+        made, updated, locked = _write(ctx, analysis, history, live, good, progress)
+    except Exception as exc:
+        # Each chunk and each row is its own transaction: what was written stays whole and an
+        # import run again goes on from there; the batch says where it stopped.
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=ImportBatch.FAILED,
+            message=f"导入中断：{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
     link_issues = link_duplicates(ctx, made) if made else ([], 0)
     c = analysis.counts()
     batch.created = len(new)
@@ -460,6 +452,29 @@ def run(
     batch.save()
     remove_stored(batch)
     return batch
+
+
+def _write(ctx, analysis: Analysis, history, live, good, progress):
+    done = 0
+    for i in range(0, len(history), writing.CHUNK):
+        writing.insert_history(ctx, history[i : i + writing.CHUNK])
+        done += len(history[i : i + writing.CHUNK])
+        if progress:
+            progress(done)
+    made: list[tuple[RowPlan, object]] = []
+    for p in live:
+        made.append((p, writing.insert_live(ctx, p, analysis.mapping.clock or None)))
+        done += 1
+        if progress and done % 100 == 0:
+            progress(done)
+    updated = locked = 0
+    for p in good:
+        if analysis.status[p.key] == "changed":
+            if writing.correct(ctx, p, analysis.existing[p.key]) == "updated":
+                updated += 1
+            else:
+                locked += 1
+    return made, updated, locked
 
 
 def link_duplicates(ctx: writing.Context, made) -> tuple[list[Issue], int]:
