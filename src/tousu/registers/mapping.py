@@ -87,6 +87,8 @@ PERSON_PREFIXES = (
     "被投诉",
 )
 HEADER_SCAN_ROWS = 30
+_ALTERNATIVES = re.compile(r"或|、|/|／|\|")
+_NAME_SUFFIX = re.compile(r"(姓名|名称|名字)$")
 MIN_HEADER_MATCHES = 2
 
 
@@ -292,20 +294,27 @@ class Matcher:
 
     def __init__(self, definition: ProcessDef):
         self.exact: dict[str, list[tuple[int, str]]] = {}
-        self.names: list[tuple[str, str, bool]] = []  # (name key, target, is_field)
+        self.aliases: dict[str, str] = {}  # header key → field, for labels named by their stem
+        # (name key, target, the alternatives a field's label names: 门诊号, 住院号)
+        self.names: list[tuple[str, str, frozenset[str]]] = []
         for target, words in synonyms()["targets"].items():
             for w in words:
                 k = header_key(str(w))
                 self.exact.setdefault(k, []).append((90, target))
-                self.names.append((k, target, False))
+                self.names.append((k, target, frozenset()))
         for f in definition.fields:
             if f.type == "users":
                 continue
             k = header_key(f.label)
             self.exact.setdefault(k, []).append((85, FIELD_PREFIX + f.name))
-            self.names.append((k, FIELD_PREFIX + f.name, True))
+            alternatives = frozenset(header_key(p) for p in _ALTERNATIVES.split(f.label))
+            self.names.append((k, FIELD_PREFIX + f.name, alternatives))
             if f.type in ("category", "department"):
                 self.exact.setdefault(k, []).append((84, f.type))
+            stem = _NAME_SUFFIX.sub("", f.label)
+            if stem != f.label and len(stem) >= 2:  # 患者 for 患者姓名, 业主 for 业主姓名
+                self.exact.setdefault(header_key(stem), []).append((80, FIELD_PREFIX + f.name))
+                self.aliases[header_key(stem)] = FIELD_PREFIX + f.name
 
     def candidates(self, header: str) -> list[tuple[int, str]]:
         return self.candidates_of_key(header_key(header))
@@ -316,19 +325,31 @@ class Matcher:
         found: dict[str, int] = {}
         for score, target in self.exact.get(key, []):
             found[target] = max(found.get(target, 0), score)
-        for name, target, is_field in self.names:
+        for name, target, alternatives in self.names:
             if not name or name == key:
                 continue
             if name in key:
                 rest = key.replace(name, "", 1)
-                if len(name) >= 3 or (rest and rest in _PREFIX_KEYS):
-                    found[target] = max(found.get(target, 0), 50 + len(name))
-            elif is_field and len(key) >= 3 and key in name:
+                if rest in _PREFIX_KEYS:  # 投诉人地址: the complainant's address
+                    score = 70 + len(name)
+                elif len(name) >= 3:
+                    score = 50 + len(name)
+                else:
+                    continue
+                found[target] = max(found.get(target, 0), score)
+            elif alternatives and _part_of_label(key, name, alternatives):
                 found[target] = max(found.get(target, 0), 50 + len(key))
         return sorted(((s, t) for t, s in found.items()), reverse=True)
 
 
 _PREFIX_KEYS = frozenset(values.label_key(p) for p in PERSON_PREFIXES)
+
+
+def _part_of_label(key: str, label_key: str, alternatives: frozenset[str]) -> bool:
+    """A header naming one of a label's alternatives (住院号 of 门诊号或住院号), or most of it."""
+    if len(key) < 2:
+        return False
+    return key in alternatives or (key in label_key and len(key) * 5 >= len(label_key) * 3)
 
 
 # --- the layout of one sheet --------------------------------------------------------------------
@@ -439,13 +460,15 @@ def _assign(columns: list[Column], matcher: Matcher, mapping: Mapping, definitio
             for s, t in matcher.candidates_of_key(col.sub):
                 cands[t] = max(cands.get(t, 0), s - 1)
         for target, score in cands.items():
-            ranked.append((score, -col.index, target, col))
-    for _score, _i, target, col in sorted(ranked, key=lambda x: (x[0], x[1]), reverse=True):
+            # Equal scores: the more specific header (投诉日期 before 日期), then the first column.
+            ranked.append((score, len(col.key), -col.index, target, col))
+    for *_rank, target, col in sorted(ranked, key=lambda x: x[:3], reverse=True):
         if col.how or target in taken:
             continue
         col.target, col.how = target, "自动"
         taken.add(target)
     field_labels = {header_key(f.label): FIELD_PREFIX + f.name for f in definition.fields}
+    field_labels = {**matcher.aliases, **field_labels}
     for col in columns:
         if not col.how:
             recognised = matcher.candidates_of_key(col.key) or (
