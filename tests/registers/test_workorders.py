@@ -82,7 +82,7 @@ def test_round_trip(hotline, tmp_path, capsys):
         )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "新建 4 件" in out and "关联重复工单 2 件" in out
+    assert "新建 4 件" in out and "关联重复投诉 2 件" in out
     # Every order is an open case on the transfer channel, numbered by its 工单编号.
     first, second, third, fourth = (order(r[0]) for r in ORDERS)
     for case in (first, second, third, fourth):

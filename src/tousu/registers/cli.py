@@ -157,7 +157,7 @@ def _import_options(x) -> None:
     x.add_argument(
         "--source", default="", help="来源名称（默认取文件名）：同一来源再次导入时更正已导入的投诉"
     )
-    x.add_argument("--user", help="导入人（用户名）；关联重复工单需接待员、投诉专员或领导")
+    x.add_argument("--user", help="导入人（用户名）；关联重复投诉需接待员、投诉专员或领导")
     x.add_argument("--dry-run", action="store_true", help="只检查并显示结果，不写入")
     x.add_argument(
         "--skip-errors", action="store_true", help="有错误时只导入没有错误的行（每行整行导入）"

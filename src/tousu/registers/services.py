@@ -447,7 +447,7 @@ def run(
     batch.seconds = time.perf_counter() - started
     batch.message = (
         f"新建 {batch.created} 件，更正 {updated} 件，未变 {batch.unchanged} 件，"
-        f"跳过 {batch.skipped} 行" + (f"，关联重复工单 {batch.linked} 件" if batch.linked else "")
+        f"跳过 {batch.skipped} 行" + (f"，关联重复投诉 {batch.linked} 件" if batch.linked else "")
     )
     batch.save()
     remove_stored(batch)
