@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
@@ -101,6 +101,7 @@ def synonyms() -> dict:
     return yaml.safe_load((HERE / "synonyms.yaml").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=65536)
 def header_key(text: str) -> str:
     """A header without its bracketed notes (（元）, (必填), 【…】), spaces and punctuation."""
     s = values.normalise(text)

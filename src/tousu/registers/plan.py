@@ -178,6 +178,7 @@ class Planner:
         self.definition, self.mapping, self.lookups = definition, mapping, lookups
         self.fields = {FIELD_PREFIX + f.name: f for f in definition.fields}
         self.matcher = Matcher(definition)
+        self._matched: dict[tuple[str, str], object] = {}
 
     # --- values of one kind --------------------------------------------------------------------
 
@@ -185,7 +186,11 @@ class Planner:
         text = values.text(raw)
         if text is None:
             return None
-        found = _match(choices, text, self.mapping.values.get(target, {}))
+        # A register repeats a few labels thousands of times: each is matched once.
+        key = (target, text)
+        if key not in self._matched:
+            self._matched[key] = _match(choices, text, self.mapping.values.get(target, {}))
+        found = self._matched[key]
         if found is None and target == "channel":
             code = _longest_word("channel", text)
             found = next((c for c in choices if c.code == code), None)

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import phonenumbers
 
@@ -255,6 +256,7 @@ def boolean(raw) -> bool | None:
 # --- labels -------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)  # the same labels (类别, 科室, 满意) come back on every row
 def label_key(text: str) -> str:
     """What two labels are compared by: NFKC, no spaces or punctuation, lower case."""
     s = normalise(text).lower()
