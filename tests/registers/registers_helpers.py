@@ -13,7 +13,7 @@ HEAD_SUB = [None, None, "姓名", "联系电话", "姓名", "住院号"]
 BAD_ROW = 9  # as Excel numbers it
 
 
-def rows_first(*, r5_content="输液渗漏无人理会，要求道歉", r6_satisfaction="基本满意"):
+def rows_first(*, r5_content="输液渗漏无人理会，要求道歉", r6_satisfaction="基本满意", r7_done=False):
     return [
         ["某市人民医院患者投诉登记表（2024年上半年）"],
         ["填报科室：医务科", None, None, None, None, None, None, None, None, None, "单位：元"],
@@ -24,7 +24,8 @@ def rows_first(*, r5_content="输液渗漏无人理会，要求道歉", r6_satis
         [2, 45299, "李四", "+86 139-0000-1111", "李四", 123456, "出院结算多收CT费用",
          "医疗收费", "财务科", "已退费", None, "2024年1月12日", r6_satisfaction],
         [3, "2024.2.1", "王五", "0571-88886666", None, None, "医生态度差，不解释病情",
-         "服务态度", "院办", None, None, None, None],
+         "服务态度", "院办", "已约谈医生" if r7_done else None, None,
+         "2024-02-06" if r7_done else None, "满意" if r7_done else None],
         [],
         [4, "2024-02-30", "赵六", "12345", None, None, "", "收费问题", "宇宙科", None, "abc",
          None, "很好"],

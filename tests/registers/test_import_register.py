@@ -416,3 +416,24 @@ def test_the_command_line_dry_run_writes_nothing(install, tmp_path, capsys):
     assert main([*base, "--template", "nope"]) == 2
     assert "流程「nope」未安装" in capsys.readouterr().err
     assert main(["import", "register", str(tmp_path / "无.xlsx"), "--template", "hospital"]) == 2
+
+
+def test_an_open_row_corrected_to_concluded_closes_its_case_and_stops_its_clocks(install):
+    from tousu.clocks.models import Clock
+
+    process, users = install("hospital")
+    mapping = Mapping.from_data({"open_state": "registered"})
+    services.run(analyse(process, mapping=mapping), user=users["officer"], skip_errors=True)
+    r7 = ImportedRow.objects.get(sheet=FIRST, row_number=7).complaint
+    # Registered by the office: the 7-day reply clock runs from receipt.
+    clock = r7.clocks.get()
+    assert (clock.name, clock.state) == ("reply_7d", "running")
+    a = analyse(process, hospital_register(r7_done=True), mapping)
+    assert a.counts()["changed"] == 1
+    services.run(a, user=users["officer"], skip_errors=True)
+    r7.refresh_from_db()
+    assert (r7.state, r7.closed_at) == ("closed", at(2024, 2, 6))
+    assert Clock.objects.get(pk=clock.pk).state == "stopped" and r7.next_due_at is None
+    fact = CaseFact.objects.get(complaint=r7)
+    assert fact.closed_day == 20240206 and fact.satisfaction == 1
+    assert "处理结果：（空） → 已约谈医生" in r7.events.get(label="导入更正").payload["changes"]

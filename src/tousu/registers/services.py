@@ -20,6 +20,7 @@ from pathlib import Path, PurePath
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tousu.accounts.models import Department, User
@@ -222,16 +223,15 @@ def analyse(
     source = (source or mapping.source or PurePath(file_name).stem or "登记表")[:100]
     existing: dict[str, ImportedRow] = {}
     keys = [p.key for p in plans]
+    versions: dict[str, int] = {}
     for i in range(0, len(keys), 500):
-        for row in ImportedRow.objects.filter(source=source, key__in=keys[i : i + 500]).only(
-            "pk", "key", "digest", "data", "case_version", "complaint_id", "sheet", "row_number"
+        for row in (
+            ImportedRow.objects.filter(source=source, key__in=keys[i : i + 500])
+            .only("pk", "key", "digest", "data", "case_version", "complaint_id", "sheet")
+            .annotate(current_version=F("complaint__version"))
         ):
             existing[row.key] = row
-    versions = dict(
-        ImportedRow.objects.filter(pk__in=[r.pk for r in existing.values()]).values_list(
-            "key", "complaint__version"
-        )
-    )
+            versions[row.key] = row.current_version
     status = {}
     for p in plans:
         row = existing.get(p.key)

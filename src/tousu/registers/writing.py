@@ -76,7 +76,14 @@ CORRECTABLE = {
     "fields": "行业字段",
     "complainant": "投诉人",
     "respondent": "被投诉方",
-    **{k: k for k in PAYLOAD_KEYS},
+    "result": "处理结果",
+    "satisfaction": "满意度",
+    "compensation": "赔偿金额（元）",
+    "handler": "经办人",
+    "transfer_note": "转办意见",
+    "area": "区域",
+    "note": "备注",
+    "related_ref": "关联的原编号",
 }
 
 
@@ -121,6 +128,9 @@ class Context:
         )
         self.departments = dict(Department.objects.values_list("code", "id"))
         self.department_names = {n: c for c, n in Department.objects.values_list("code", "name")}
+        self.category_labels = dict(
+            Category.objects.filter(process_name=self.process.name).values_list("code", "label")
+        )
         self.definition = self.process.definition
         self.actor_name = str(self.user) if self.user else f"导入（{self.file_name}）"
 
@@ -352,6 +362,17 @@ def insert_live(ctx: Context, plan: RowPlan, clock_spec: dict | None) -> Complai
 # --- corrections ----------------------------------------------------------------------------------
 
 
+def _stop_clocks(complaint: Complaint, at: datetime) -> None:
+    """A row corrected to say the case was concluded: its clocks stop then."""
+    from tousu.clocks.models import Clock
+    from tousu.clocks.services import refresh_next_due
+
+    for clock in Clock.objects.filter(complaint=complaint).exclude(state=Clock.STOPPED):
+        clock.state, clock.stopped_at = Clock.STOPPED, at
+        clock.save(update_fields=["state", "stopped_at"])
+    refresh_next_due(complaint)
+
+
 def changes(old: dict, new: dict) -> dict[str, tuple]:
     keys = [k for k in CORRECTABLE if k in old or k in new]
     return {
@@ -359,11 +380,28 @@ def changes(old: dict, new: dict) -> dict[str, tuple]:
     }
 
 
-def _shown(value) -> str:
-    if isinstance(value, dict):
-        return "，".join(f"{k}={v}" for k, v in value.items() if v) or "（空）"
-    if value in (None, ""):
+def _shown(ctx: Context, key: str, value) -> str:
+    """A value in a correction's description, in the words of the case page."""
+    if value in (None, "", {}, []):
         return "（空）"
+    if key in ("received_at", "closed_at"):
+        moment = timezone.localtime(parse_time(value))
+        return f"{moment:%Y-%m-%d %H:%M}" if moment.hour or moment.minute else f"{moment:%Y-%m-%d}"
+    if key == "state":
+        return ctx.definition.state_label(value)
+    if key == "satisfaction":
+        return SATISFACTION_LABELS.get(value, value)
+    if key == "channel":
+        return next((c.label for c in ctx.definition.channels if c.value == value), value)
+    if key == "category":
+        return ctx.category_labels.get(value, value)
+    if key == "department":
+        return next((n for n, c in ctx.department_names.items() if c == value), value)
+    if key == "fields":
+        labels = {f.name: f.label for f in ctx.definition.fields}
+        return "，".join(f"{labels.get(k, k)}={v}" for k, v in value.items() if v) or "（空）"
+    if isinstance(value, dict):
+        return "，".join(str(v) for v in value.values() if v) or "（空）"
     return str(value)
 
 
@@ -398,6 +436,8 @@ def correct(ctx: Context, plan: RowPlan, row: ImportedRow) -> str:
         for key, value in update.items():
             setattr(complaint, key, value)
         complaint.version = version
+        if "state" in diff and complaint.state in ctx.definition.closed_states:
+            _stop_clocks(complaint, complaint.closed_at or ctx.now)
         if "complainant" in diff or "respondent" in diff:
             Party.objects.filter(complaint=complaint).delete()
             people = _parties(ctx, plan)
@@ -409,7 +449,8 @@ def correct(ctx: Context, plan: RowPlan, row: ImportedRow) -> str:
         payload = {
             **_payload(ctx, plan),
             "changes": "；".join(
-                f"{CORRECTABLE[k]}：{_shown(a)} → {_shown(b)}" for k, (a, b) in diff.items()
+                f"{CORRECTABLE[k]}：{_shown(ctx, k, a)} → {_shown(ctx, k, b)}"
+                for k, (a, b) in diff.items()
             ),
         }
         Event.objects.create(
