@@ -13,7 +13,9 @@ HEAD_SUB = [None, None, "姓名", "联系电话", "姓名", "住院号"]
 BAD_ROW = 9  # as Excel numbers it
 
 
-def rows_first(*, r5_content="输液渗漏无人理会，要求道歉", r6_satisfaction="基本满意", r7_done=False):
+def rows_first(
+    *, r5_content="输液渗漏无人理会，要求道歉", r6_satisfaction="基本满意", r7_done=False
+):
     return [
         ["某市人民医院患者投诉登记表（2024年上半年）"],
         ["填报科室：医务科", None, None, None, None, None, None, None, None, None, "单位：元"],

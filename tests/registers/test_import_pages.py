@@ -84,9 +84,17 @@ def test_upload_preview_correct_confirm(install):
     # A retried confirmation creates nothing twice.
     officer.post(f"/staff/import/{batch.pk}/confirm/", {"skip_errors": "1"})
     assert Complaint.objects.count() == 7
-    # The case page shows where the case came from.
+    # The case page shows where the case came from, and the row as it was typed: its personal
+    # cells masked like the parties until they are shown in full (which is recorded).
     case_page = officer.get(f"/staff/cases/{first.complaint_id}/").content.decode()
-    assert "导入" in case_page and FIRST in case_page and "已道歉并加强培训" in case_page
+    head = f"导入时的原始记录（2024投诉登记表.xlsx · 工作表「{FIRST}」第 5 行）"
+    block = case_page[case_page.index(head) :].split("</details>")[0]
+    assert "已道歉并加强培训" in block and "1,200元" in block
+    assert "138 1234 5678" not in case_page and "138******5678" in block
+    assert "<dd>张**</dd>" in block and "张小三" not in block
+    shown = officer.post(f"/staff/cases/{first.complaint_id}/reveal/").content.decode()
+    block = shown[shown.index(head) :].split("</details>")[0]
+    assert "138 1234 5678" in block and "张小三" in block
 
 
 def test_a_saved_mapping_is_offered_and_used(install):

@@ -167,6 +167,10 @@ def _longest_word(target: str, text: str) -> str | None:
     return best[1] if best else None
 
 
+# Columns whose text identifies a person: masked where the case page masks its parties.
+PERSONAL_TARGETS = frozenset(
+    {"complainant_name", "complainant_phone", "complainant_id_number", "complainant_address"}
+)
 DEADLINE_ALLOWED = "截止时间如 2025-03-10 17:00，或时长如 5个工作日、3天、24小时"
 _DURATION = re.compile(
     r"^(\d+(?:\.\d+)?)\s*(个工作日|工作日|个自然日|自然日|天|日|个小时|小时|h)$", re.I
@@ -313,7 +317,15 @@ class Planner:
                 except Problem:
                     pass  # the column's own target reports what is wrong with it
         self._assemble(plan, got, cols)
+        plan.data["personal_columns"] = [
+            c.header
+            for c in lay.mapped
+            if c.header in original and (c.target in PERSONAL_TARGETS or self._personal(c))
+        ]
         return plan
+
+    def _personal(self, col) -> bool:
+        return any(t in self.fields and self.fields[t].personal for t in (col.target, col.also))
 
     def _value(self, target: str, raw):
         if target in self.fields:
