@@ -181,3 +181,25 @@ def test_reply_sheet_download_and_who_may(install):
     )
     r = client_for(users["officer"]).get("/staff/import/replies.xlsx?period=2026-13", follow=True)
     assert "月份「13」无效" in r.content.decode()
+
+
+def test_uploads_never_confirmed_are_not_kept(install):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tousu.registers.services import imports_dir
+
+    process, users = install("hospital")
+    officer = client_for(users["officer"])
+    upload(officer)
+    old = ImportBatch.objects.get()
+    stored = imports_dir() / old.stored_file
+    assert stored.is_file()
+    ImportBatch.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    upload(officer)  # the next upload clears what was left
+    old.refresh_from_db()
+    assert old.stored_file == "" and not stored.exists()
+    r = officer.post(f"/staff/import/{old.pk}/confirm/", {"skip_errors": "1"}, follow=True)
+    assert "上传的文件已不在服务器上，请重新上传" in r.content.decode()
+    assert not Complaint.objects.exists()

@@ -555,6 +555,24 @@ def store_upload(data: bytes) -> str:
     return name
 
 
+STALE_UPLOAD_DAYS = 7
+
+
+def forget_stale_uploads(now: datetime | None = None) -> int:
+    """Uploads previewed but never confirmed are not kept for ever (they hold personal data)."""
+    from datetime import timedelta
+
+    cutoff = (now or timezone.now()) - timedelta(days=STALE_UPLOAD_DAYS)
+    stale = ImportBatch.objects.filter(status=ImportBatch.ANALYSED, created_at__lt=cutoff).exclude(
+        stored_file=""
+    )
+    n = 0
+    for batch in stale:
+        remove_stored(batch)
+        n += 1
+    return n
+
+
 def stored_data(batch: ImportBatch) -> bytes:
     if not batch.stored_file:
         raise ImportError_("上传的文件已不在服务器上，请重新上传")

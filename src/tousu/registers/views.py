@@ -110,6 +110,7 @@ def _upload(request, processes):
             _upload_context(request, processes, chosen=request.POST),
             status=400,
         )
+    services.forget_stale_uploads()
     batch = services.new_batch(
         analysis, user=request.user, via="web", stored_file=services.store_upload(data)
     )
