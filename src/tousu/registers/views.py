@@ -289,7 +289,11 @@ def reply_sheet(request):
     from . import replies
 
     try:
-        period = parse(request.GET.get("period", ""))
+        period = (
+            parse(request.GET["period"])
+            if request.GET.get("period")
+            else month_of(timezone.localdate())
+        )
     except PeriodError as exc:
         messages.error(request, str(exc))
         return redirect("registers:upload")
