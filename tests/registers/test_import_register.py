@@ -150,7 +150,7 @@ def test_open_rows_run_through_the_flow_from_the_state_the_mapping_names(install
         version=case.version,
     )
     assert case.state == "explained"
-    with pytest.raises(services.ImportError_, match="open_state「closed」是结案状态"):
+    with pytest.raises(services.ImportProblem, match="open_state「closed」是结案状态"):
         analyse(process, mapping=Mapping.from_data({"open_state": "closed"}))
 
 
@@ -301,15 +301,15 @@ def test_only_the_chosen_sheet_is_read(install):
     process, _ = install("hospital")
     a = analyse(process, sheets=[SECOND])
     assert [s.name for s in a.sheets] == [SECOND] and not a.errors
-    with pytest.raises(services.ImportError_, match="没有工作表「三季度」"):
+    with pytest.raises(services.ImportProblem, match="没有工作表「三季度」"):
         analyse(process, sheets=["三季度"])
 
 
 def test_a_file_that_is_not_a_spreadsheet_is_refused(install):
     process, _ = install("hospital")
-    with pytest.raises(services.ImportError_, match="请上传 xlsx、xls、xlsm、ods 或 csv"):
+    with pytest.raises(services.ImportProblem, match="请上传 xlsx、xls、xlsm、ods 或 csv"):
         services.analyse(b"not a workbook", "x.xlsx", process, Mapping())
-    with pytest.raises(services.ImportError_, match="不支持的文件类型"):
+    with pytest.raises(services.ImportProblem, match="不支持的文件类型"):
         services.analyse(b"%PDF-1.4", "x.pdf", process, Mapping())
 
 

@@ -87,7 +87,7 @@ def cmd_import(args) -> int:
             mapping = preset("12345")
         else:
             mapping = Mapping()
-    except (MappingError, services.ImportError_) as exc:
+    except (MappingError, services.ImportProblem) as exc:
         raise UsageError(str(exc)) from None
     if args.import_cmd == "workorders" and not mapping.always_open:
         mapping.always_open = True
@@ -96,7 +96,7 @@ def cmd_import(args) -> int:
         analysis = services.analyse(
             path.read_bytes(), path.name, process, mapping, sheets=args.sheet, source=args.source
         )
-    except services.ImportError_ as exc:
+    except services.ImportProblem as exc:
         raise UsageError(str(exc)) from None
     _print_analysis(analysis, sys.stdout)
     if args.save_mapping:

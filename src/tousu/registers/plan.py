@@ -407,16 +407,7 @@ class Planner:
         d["request"] = got.get("request") or ""
         channel = got.get("channel")
         if channel is None and "channel" not in cols:
-            default = m.channel or (lk.channels[0].code if lk.channels else "")
-            if m.channel and lk.channels and m.channel not in {c.code for c in lk.channels}:
-                self._row_issue(
-                    plan,
-                    cols,
-                    "channel",
-                    f"预设的渠道「{m.channel}」不在该流程中",
-                    _allowed(lk.channels),
-                )
-            d["channel"] = default
+            d["channel"] = m.channel or (lk.channels[0].code if lk.channels else "")
         else:
             d["channel"] = (
                 channel.code

@@ -29,7 +29,6 @@ from tousu.processes.models import Category, ProcessDefinition
 from . import reading, writing
 from .mapping import (
     IGNORE,
-    TARGETS,
     Layout,
     Mapping,
     MappingError,
@@ -46,8 +45,9 @@ PREVIEW_ROWS = 20
 KEY_MAX = 200
 
 
-class ImportError_(ValueError):
-    """Bad input for the import as a whole (the file, the mapping, the options)."""
+class ImportProblem(ValueError):
+    """Bad input for the import as a whole (the file, the mapping, the options): nothing is read
+    further and nothing is written."""
 
 
 class Refused(ValueError):
@@ -130,7 +130,7 @@ def lookups_for(process: ProcessDefinition, mapping: Mapping, now: datetime) -> 
             process.definition, mapping, categories=categories, departments=departments, now=now
         )
     except ValueError as exc:
-        raise ImportError_(str(exc)) from None
+        raise ImportProblem(str(exc)) from None
 
 
 def _column_rows(lay: Layout, definition) -> list[dict]:
@@ -168,15 +168,21 @@ def analyse(
     try:
         book = reading.read(data, file_name)
     except reading.ReadError as exc:
-        raise ImportError_(str(exc)) from None
+        raise ImportProblem(str(exc)) from None
     names = [s.name for s in book.sheets]
     if sheets:
         missing = [s for s in sheets if s not in names]
         if missing:
-            raise ImportError_(
+            raise ImportProblem(
                 f"文件中没有工作表「{'、'.join(missing)}」；有：{'、'.join(names) or '无'}"
             )
     definition = process.definition
+    channels = {c.value: c.label for c in definition.channels}
+    if mapping.channel and channels and mapping.channel not in channels:
+        raise ImportProblem(
+            f"对应关系的渠道「{mapping.channel}」不在流程「{definition.label}」中（该流程的渠道："
+            f"{'、'.join(channels.values())}）：请选择有该渠道的流程，或在对应关系中用 channel 指定"
+        )
     lk = lookups_for(process, mapping, now)
     planner = Planner(definition, mapping, lk)
     infos: list[SheetInfo] = []
@@ -189,7 +195,7 @@ def analyse(
         try:
             lay = layout(sheet, definition, mapping)
         except MappingError as exc:
-            raise ImportError_(str(exc)) from None
+            raise ImportProblem(str(exc)) from None
         if lay is None:
             infos.append(SheetInfo(sheet.name, None, note="没有可识别的表头，已跳过"))
             continue
@@ -575,10 +581,10 @@ def forget_stale_uploads(now: datetime | None = None) -> int:
 
 def stored_data(batch: ImportBatch) -> bytes:
     if not batch.stored_file:
-        raise ImportError_("上传的文件已不在服务器上，请重新上传")
+        raise ImportProblem("上传的文件已不在服务器上，请重新上传")
     path = imports_dir() / batch.stored_file
     if not path.is_file():
-        raise ImportError_("上传的文件已不在服务器上，请重新上传")
+        raise ImportProblem("上传的文件已不在服务器上，请重新上传")
     return path.read_bytes()
 
 
@@ -620,7 +626,7 @@ def run_batch(batch_id: int, *, skip_errors: bool) -> ImportBatch:
             via=batch.via,
             batch=batch,
         )
-    except (Refused, ImportError_) as exc:
+    except (Refused, ImportProblem) as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.ANALYSED, message=str(exc)
         )
@@ -638,7 +644,7 @@ def run_batch(batch_id: int, *, skip_errors: bool) -> ImportBatch:
 def save_mapping(process_name: str, name: str, mapping: Mapping, headers, user) -> SavedMapping:
     name = name.strip()[:100]
     if not name:
-        raise ImportError_("请给对应关系起个名字，如「门诊投诉登记本」")
+        raise ImportProblem("请给对应关系起个名字，如「门诊投诉登记本」")
     row, _ = SavedMapping.objects.update_or_create(
         process_name=process_name,
         name=name,
@@ -655,11 +661,11 @@ def mapping_from(text_or_name: str, process_name: str) -> Mapping:
     path = Path(text_or_name)
     if path.suffix.lower() in (".yaml", ".yml") or path.is_file():
         if not path.is_file():
-            raise ImportError_(f"映射文件「{text_or_name}」不存在")
+            raise ImportProblem(f"映射文件「{text_or_name}」不存在")
         try:
             return Mapping.from_yaml(path.read_text(encoding="utf-8"), origin=path.name)
         except MappingError as exc:
-            raise ImportError_(str(exc)) from None
+            raise ImportProblem(str(exc)) from None
     saved = SavedMapping.objects.filter(process_name=process_name, name=text_or_name).first()
     if saved:
         return Mapping.from_yaml(saved.text, origin=f"对应关系「{saved.name}」")
@@ -667,9 +673,6 @@ def mapping_from(text_or_name: str, process_name: str) -> Mapping:
 
     if text_or_name in preset_names():
         return preset(text_or_name)
-    raise ImportError_(
+    raise ImportProblem(
         f"找不到对应关系「{text_or_name}」：应为 YAML 文件、已保存的对应关系名称或预设（{'、'.join(preset_names())}）"
     )
-
-
-__all__ = ["TARGETS", "analyse", "run", "Refused", "ImportError_"]

@@ -11,5 +11,5 @@ def run_import_task(batch_id: int, skip_errors: bool = False) -> str:
 
     try:
         return services.run_batch(batch_id, skip_errors=skip_errors).status
-    except (services.Refused, services.ImportError_) as exc:
+    except (services.Refused, services.ImportProblem) as exc:
         return str(exc)  # recorded on the batch for its page

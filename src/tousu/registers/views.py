@@ -86,7 +86,7 @@ def _upload(request, processes):
     if not problems:
         try:
             mapping = _chosen_mapping(request.POST, process.name)
-        except (MappingError, services.ImportError_) as exc:
+        except (MappingError, services.ImportProblem) as exc:
             problems.append(str(exc))
     if problems:
         for p in problems:
@@ -102,7 +102,7 @@ def _upload(request, processes):
         analysis = services.analyse(
             data, f.name, process, mapping, source=request.POST.get("source", "").strip()
         )
-    except services.ImportError_ as exc:
+    except services.ImportProblem as exc:
         messages.error(request, str(exc))
         return render(
             request,
@@ -123,7 +123,7 @@ def _chosen_mapping(post, process_name: str) -> Mapping:
     if saved:
         row = SavedMapping.objects.filter(pk=saved, process_name=process_name).first()
         if row is None:
-            raise services.ImportError_("所选的对应关系不属于该流程")
+            raise services.ImportProblem("所选的对应关系不属于该流程")
         return Mapping.from_yaml(row.text, origin=f"对应关系「{row.name}」")
     name = post.get("preset", "")
     return preset(name) if name else Mapping()
@@ -236,7 +236,7 @@ def remap(request, pk: int):
             mapping,
             source=batch.source,
         )
-    except (MappingError, services.ImportError_) as exc:
+    except (MappingError, services.ImportProblem) as exc:
         messages.error(request, str(exc))
         return redirect("registers:preview", pk=pk)
     services.record_analysis(batch, analysis)
@@ -265,7 +265,7 @@ def confirm(request, pk: int):
         try:
             done = services.run_batch(pk, skip_errors=skip)
             messages.success(request, f"导入完成：{done.message}")
-        except (services.Refused, services.ImportError_) as exc:
+        except (services.Refused, services.ImportProblem) as exc:
             messages.error(request, str(exc))
         except Exception:
             messages.error(request, "导入失败，原因已记录在批次中；请联系管理员")
