@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
+from copy import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -483,20 +484,25 @@ def workbook(user, ids: list[int], f=None):
             cell.alignment = Alignment(wrap_text=True, horizontal="center", vertical="center")
             header.append(cell)
         ws.append(header)
+        # One styled prototype cell per column: copying its style is far cheaper than styling
+        # each of hundreds of thousands of cells (openpyxl looks every style up on assignment).
+        protos = []
+        for c in cols:
+            proto = WriteOnlyCell(ws)
+            proto.number_format = {
+                "datetime": DATETIME_FORMAT,
+                "date": DATE_FORMAT,
+                "money": MONEY_FORMAT,
+                "code": "@",
+            }.get(c.kind, "General")
+            proto.alignment = wrap if c.kind == "long" else top
+            protos.append(proto._style)
         n = 3
         for row in sheet_rows(user, part, cols, definition):
             cells = []
-            for c, v in zip(cols, row, strict=True):
+            for style, v in zip(protos, row, strict=True):
                 cell = WriteOnlyCell(ws, value=v)
-                if c.kind == "datetime" and v is not None:
-                    cell.number_format = DATETIME_FORMAT
-                elif c.kind == "date" and isinstance(v, date):
-                    cell.number_format = DATE_FORMAT
-                elif c.kind == "money" and v is not None:
-                    cell.number_format = MONEY_FORMAT
-                elif c.kind == "code":
-                    cell.number_format = "@"
-                cell.alignment = wrap if c.kind == "long" else top
+                cell._style = copy(style)
                 cells.append(cell)
             ws.append(cells)
             n += 1
