@@ -81,7 +81,8 @@ class Rules:
 
     @property
     def has_verdicts(self) -> bool:
-        return bool(self.verdict_fields or self.dissatisfied)
+        """The flow itself asks for verdicts (an imported register's 满意度 does not count)."""
+        return bool(set(self.verdict_fields) - {IMPORTED_ACTION} or self.dissatisfied)
 
 
 def derive(definition: ProcessDef) -> Rules:
