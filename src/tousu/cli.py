@@ -433,6 +433,7 @@ PLUGIN_COMMANDS = (
     "tousu.portal.cli",
     "tousu.webhooks.cli",
     "tousu.ops.cli",
+    "tousu.registers.cli",
 )
 setup_django = _django
 

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "tousu.documents",
     "tousu.portal",
     "tousu.reports",
+    "tousu.registers",
     "tousu.webhooks",
     "tousu.web",
 ]

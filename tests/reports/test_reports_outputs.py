@@ -100,8 +100,12 @@ def _csv_rows(response) -> list[list[str]]:
 
 
 def _xlsx_rows(response) -> list[list]:
+    """The register's header and data rows (under its title and caption rows)."""
     wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
-    return [list(r) for r in wb["投诉清单"].iter_rows(values_only=True)]
+    assert len(wb.worksheets) == 1  # one template installed: one sheet
+    rows = [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+    assert "投诉登记簿" in rows[0][0] and "2026年9月" in rows[1][0]
+    return rows[2:]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
@@ -110,14 +114,17 @@ def test_export_without_personal_data_rights_has_no_phone_or_id(secret_case, fmt
         response = client_for("auditor").get(f"/staff/reports/export.{fmt}?period=2026-09")
     assert response.status_code == 200
     rows = _csv_rows(response) if fmt == "csv" else _xlsx_rows(response)
-    assert rows[0][0] == "投诉编号" and len(rows) == 1 + 7  # A–F and the secret case
+    header = rows[0]
+    assert header[:2] == (["投诉编号", "接收时间"] if fmt == "csv" else ["序号", "投诉编号"])
+    assert len(rows) == 1 + 7  # A–F and the secret case
     flat = "\n".join(str(v) for row in rows for v in row if v is not None)
     for secret in PERSONAL:
         assert secret not in flat, secret
     assert "139****5678" in flat and "1101**********1234" in flat  # masked, still recognisable
     assert "139****4321" in flat and "3201**********6543" in flat and "李**" in flat
     # The formula is text, not a formula.
-    title = next(r[7] for r in rows if str(r[7]).startswith("'="))
+    t = header.index("摘要")
+    title = next(r[t] for r in rows if str(r[t]).startswith("'="))
     assert title == '\'=HYPERLINK("http://evil","点我")'
     entry = ExportLog.objects.get()
     assert (entry.username, entry.format, entry.rows, entry.personal_data) == (

@@ -136,6 +136,23 @@ MATRIX: dict[str, dict[str, str]] = {
     "staff/reports/periodic/<int:pk>/download/": {
         "GET":                          "L     L     403   200   403   403   200   403   200   200",
     },
+    # --- imports (no batch with the case's id: 404 once the role is allowed)
+    "staff/import/": {  # officers and administrators; an empty upload is refused, nothing kept
+        "GET":                          "L     L     403   200   403   403   403   403   403   200",
+        "POST":                         "L     L     403   400   403   403   403   403   403   400",
+    },
+    "staff/import/<int:pk>/": {
+        "GET":                          "L     L     403   404   403   403   403   403   403   404",
+    },
+    "staff/import/<int:pk>/mapping/": {
+        "POST":                         "L     L     403   404   403   403   403   403   403   404",
+    },
+    "staff/import/<int:pk>/confirm/": {
+        "POST":                         "L     L     403   404   403   403   403   403   403   404",
+    },
+    "staff/import/replies.xlsx": {  # the 12345 reply sheet; every export is logged
+        "GET":                          "L     L     403   200w  403   403   200w  403   403   200w",
+    },
     # --- official documents -------- anon  cmpl  recv  offi  hand  head  lead  veri  audi  admin
     "staff/documents/cases/<int:pk>/": {
         "GET":                          "L     L     200   200   200   200   200   200   200   200",
@@ -351,7 +368,11 @@ ADMIN_PAGES = {  # ------------------ anon  cmpl  recv  offi  hand  head  lead  
 # Present only when TOUSU_BENCH_FLOOR=1 (bench/intake.py); off in tests and in production.
 OPTIONAL = {"bench/floor"}
 CASE_PARAMS = ("<int:pk>", "<complaint_id>", "<int:doc_pk>", "<str:number>")
-NOT_CASES = ("staff/cases/filters/", "staff/reports/periodic/")  # their pk is no case's
+NOT_CASES = (  # their pk is no case's
+    "staff/cases/filters/",
+    "staff/reports/periodic/",
+    "staff/import/",
+)
 
 
 def group_of(key: str) -> str:

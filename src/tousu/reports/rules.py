@@ -50,6 +50,9 @@ RESPONDENT_FIELDS = (
     "customer_company",
 )
 COLLECTIVE_FIELD = "complainant_count"
+# A case imported from a register (tousu.registers) records the register's 满意度 on its import
+# event under this action: the verdict counts like one given in the flow.
+IMPORTED_ACTION = "imported"
 DEFAULT_COLLECTIVE_THRESHOLD = 5
 
 # Facts of a sector that its definition does not state.
@@ -78,7 +81,8 @@ class Rules:
 
     @property
     def has_verdicts(self) -> bool:
-        return bool(self.verdict_fields or self.dissatisfied)
+        """The flow itself asks for verdicts (an imported register's 满意度 does not count)."""
+        return bool(set(self.verdict_fields) - {IMPORTED_ACTION} or self.dissatisfied)
 
 
 def derive(definition: ProcessDef) -> Rules:
@@ -111,6 +115,7 @@ def derive(definition: ProcessDef) -> Rules:
                 capa_verified.add(a.name)
         if "respondent_name" in fields:
             respondent_actions.add(a.name)
+    verdict_fields.setdefault(IMPORTED_ACTION, "satisfaction")
     explicit = EXPLICIT.get(definition.name, {})
     return Rules(
         verdict_fields=verdict_fields,

@@ -8,7 +8,6 @@ import hashlib
 import io
 import logging
 import re
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -629,27 +628,12 @@ def csv_stream(user, ids: list[int]) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-def xlsx_file(user, ids: list[int]):
-    """The export as an .xlsx in an anonymous temporary file (gone when closed)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+def xlsx_file(user, ids: list[int], f: selectors.Filters | None = None):
+    """The export as the register an office files (register.py): an .xlsx in an anonymous
+    temporary file (gone when closed). CSV keeps its plain form (csv_stream)."""
+    from .register import workbook
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("投诉清单")
-    bold = Font(bold=True)
-    header = []
-    for title in EXPORT_COLUMNS:
-        cell = WriteOnlyCell(ws, value=title)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    for row in export_rows(user, ids):
-        ws.append(row)
-    tmp = tempfile.TemporaryFile(dir=settings.DATA_DIR)
-    wb.save(tmp)
-    tmp.seek(0)
-    return tmp
+    return workbook(user, ids, f)
 
 
 # --- the worker's hook --------------------------------------------------------------------------

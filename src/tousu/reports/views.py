@@ -121,14 +121,15 @@ def export(request, fmt: str):
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect("reports:dashboard")
-    name = f"投诉清单-{f.period.key.replace('..', '_')}-{entry.pk}.{fmt}"
+    stem = "投诉清单" if fmt == "csv" else "投诉登记簿"
+    name = f"{stem}-{f.period.key.replace('..', '_')}-{entry.pk}.{fmt}"
     if fmt == "csv":
         response = StreamingHttpResponse(
             services.csv_stream(request.user, ids), content_type="text/csv; charset=utf-8"
         )
         response["Content-Disposition"] = _disposition(name)
         return response
-    return FileResponse(services.xlsx_file(request.user, ids), as_attachment=True, filename=name)
+    return FileResponse(services.xlsx_file(request.user, ids, f), as_attachment=True, filename=name)
 
 
 def _disposition(name: str) -> str:
