@@ -5,6 +5,10 @@ import os
 
 import pytest
 
+# The flows' test kit (install_flow, Flow): shared by the flow scenarios and every other test that
+# walks a template as an office would.
+pytest_plugins = ["flowkit"]
+
 # Playwright's event loop runs beside the live server.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

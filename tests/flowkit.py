@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import time_machine
+
 from moments import SH
 
 
