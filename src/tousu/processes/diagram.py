@@ -39,6 +39,15 @@ class _EdgeView:
 
 
 @dataclass(frozen=True)
+class Label:
+    x: float
+    y: float  # baseline
+    anchor: str  # "start" | "end" | "middle"
+    text: str  # the actions' labels, or a number pointing to the legend
+    badge: bool = False
+
+
+@dataclass(frozen=True)
 class Laid:
     nodes: dict[str, tuple[float, float, float, float]]  # name → x, y (centre), w, h
     edges: dict[
@@ -47,6 +56,8 @@ class Laid:
     width: float
     height: float
     notes: list[str]  # actions drawn as notes: available from any state, or keeping the state
+    labels: dict[tuple[str, str], Label]
+    legend: list[str]  # "N 标签" for the edges whose label had no free place beside them
 
 
 _LAYOUTS: dict[int, tuple[ProcessDef, Laid]] = {}
@@ -109,19 +120,32 @@ def _compute_layout(definition: ProcessDef) -> Laid:
         shift = 12 if key > (key[1], key[0]) and (key[1], key[0]) in labels else 0
         paths[key] = [(x + shift, y) for x, y in e.view.points]
 
-    # Bounds over boxes, routed edges and edge labels, so nothing is clipped.
-    xs, ys = [], []
-    for v in vertices.values():
-        (x, y), w, h = v.view.xy, v.view.w, v.view.h
-        xs += [x - w / 2, x + w / 2]
-        ys += [y - h / 2, y + h / 2]
-    for key, points in paths.items():
-        mid = _midpoint(points)
-        text = " / ".join(labels[key])
-        xs += [p[0] for p in points] + [
-            mid[0] + 4 + text_width(text, FONT - 3),
-            mid[0] - 6 - text_width(text, FONT - 3),
-        ]
+    # Labels where they fit: at the middle of the edge, else further along it, on either side; an
+    # edge whose label overlaps everywhere gets a number and a line in the legend below.
+    names = {a.name: a.label for a in definition.actions}
+    boxes = [
+        (x - w / 2 - 2, y - h / 2 - 2, x + w / 2 + 2, y + h / 2 + 2)
+        for (x, y), w, h in ((v.view.xy, v.view.w, v.view.h) for v in vertices.values())
+    ]
+    placed: dict[tuple[str, str], Label] = {}
+    legend: list[str] = []
+    order = sorted(paths, key=lambda k: -text_width(" / ".join(names[n] for n in labels[k])))
+    for key in order:
+        text = " / ".join(names[n] for n in labels[key])
+        label = _place(paths[key], text, boxes)
+        if label is None:
+            legend.append(f"{len(legend) + 1} {text}")
+            label = _place(paths[key], str(len(legend)), boxes, badge=True) or Label(
+                *_point_at(paths[key], 0.5), "middle", str(len(legend)), True
+            )
+        boxes.append(_label_box(label))
+        placed[key] = label
+
+    # Bounds over boxes, routed edges and labels, so nothing is clipped.
+    xs = [b[0] for b in boxes] + [b[2] for b in boxes]
+    ys = [b[1] for b in boxes] + [b[3] for b in boxes]
+    for points in paths.values():
+        xs += [p[0] for p in points]
         ys += [p[1] for p in points]
     dx, dy = 20 - min(xs), 20 - min(ys)
     nodes = {
@@ -130,7 +154,52 @@ def _compute_layout(definition: ProcessDef) -> Laid:
     laid_edges = {
         key: ([(x + dx, y + dy) for x, y in pts], labels[key]) for key, pts in paths.items()
     }
-    return Laid(nodes, laid_edges, max(xs) + dx + 20, max(ys) + dy + 20, notes)
+    moved = {k: Label(v.x + dx, v.y + dy, v.anchor, v.text, v.badge) for k, v in placed.items()}
+    width = max(xs) + dx + 20
+    height = max(ys) + dy + 20
+    if legend:
+        width = max(width, 40 + max(text_width(t, LEGEND) for t in legend))
+        height += LEGEND_LINE * len(legend) + 10
+    return Laid(nodes, laid_edges, width, height, notes, moved, legend)
+
+
+LABEL = FONT - 3
+LEGEND = FONT - 2
+LEGEND_LINE = LEGEND + 8
+
+
+def _label_box(label: Label) -> tuple[float, float, float, float]:
+    w = 18 if label.badge else text_width(label.text, LABEL)
+    left = {"start": label.x, "end": label.x - w, "middle": label.x - w / 2}[label.anchor]
+    return (left - 2, label.y - LABEL - 1, left + w + 2, label.y + 4)
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _point_at(points, t: float) -> tuple[float, float]:
+    """The point a fraction `t` along a polyline's length."""
+    segments = list(zip(points, points[1:], strict=False))
+    lengths = [((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 for (x0, y0), (x1, y1) in segments]
+    goal = sum(lengths) * t
+    for ((x0, y0), (x1, y1)), seg in zip(segments, lengths, strict=True):
+        if goal <= seg and seg:
+            f = goal / seg
+            return (x0 + (x1 - x0) * f, y0 + (y1 - y0) * f)
+        goal -= seg
+    return points[-1]
+
+
+def _place(points, text: str, boxes, *, badge: bool = False) -> Label | None:
+    for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8):
+        x, y = _point_at(points, t)
+        for anchor, lx in (("start", x + 5), ("end", x - 6)):
+            label = Label(lx, y - 3, anchor, text, badge)
+            box = _label_box(label)
+            if not any(_overlaps(box, b) for b in boxes):
+                return label
+    return None
 
 
 def _midpoint(points):
@@ -163,7 +232,6 @@ def render_svg(
 ) -> str:
     laid = _layout(definition)
     label_of = {s.name: s.label for s in definition.states}
-    action_label = {a.name: a.label for a in definition.actions}
     final = definition.final_states
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flow-diagram" viewBox="0 0 {laid.width:.0f} {laid.height:.0f}" '
@@ -175,7 +243,7 @@ def render_svg(
         '<marker id="arrow-on" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         '<path d="M0,0 L10,5 L0,10 z" fill="#0b6bcb"/></marker></defs>',
     ]
-    for (a, b), (points, actions) in laid.edges.items():
+    for (a, b), (points, _actions) in laid.edges.items():
         on = (a, b) in taken
         pts = list(points)
         pts[0] = _clip(pts[0], pts[1], laid.nodes[a])
@@ -186,16 +254,19 @@ def render_svg(
             f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="{width}" marker-end="url(#{marker})"'
             f' class="edge{" taken" if on else ""}" data-from="{a}" data-to="{b}"/>'
         )
-        mid = _midpoint(pts)
-        text = " / ".join(action_label[n] for n in actions)
-        size = FONT - 3
-        # The second of a pair of opposite transitions is labelled on the left, the first on the right.
-        left = (b, a) in laid.edges and (a, b) > (b, a)
-        x, anchor = (mid[0] - 6, "end") if left else (mid[0] + 4, "start")
-        out.append(
-            f'<text x="{x:.1f}" y="{mid[1] - 3:.1f}" font-size="{size}" text-anchor="{anchor}" fill="{"#0b4f8a" if on else "#616e7c"}"'
-            f' paint-order="stroke" stroke="#fff" stroke-width="3">{escape(text)}</text>'
-        )
+        label = laid.labels[(a, b)]
+        ink = "#0b4f8a" if on else "#616e7c"
+        if label.badge:
+            out.append(
+                f'<g class="edge-badge"><circle cx="{label.x + (8 if label.anchor == "start" else -8):.1f}" '
+                f'cy="{label.y - 4:.1f}" r="8" fill="#fff" stroke="{ink}"/><text x="{label.x + (8 if label.anchor == "start" else -8):.1f}" '
+                f'y="{label.y:.1f}" font-size="{LABEL}" text-anchor="middle" fill="{ink}">{escape(label.text)}</text></g>'
+            )
+        else:
+            out.append(
+                f'<text x="{label.x:.1f}" y="{label.y:.1f}" font-size="{LABEL}" text-anchor="{label.anchor}" fill="{ink}"'
+                f' paint-order="stroke" stroke="#fff" stroke-width="3">{escape(label.text)}</text>'
+            )
     for name, (x, y, w, h) in laid.nodes.items():
         is_current, seen = name == current, name in visited
         fill, stroke, ink = (
@@ -208,6 +279,11 @@ def render_svg(
             f'<g class="state{" current" if is_current else ""}{" visited" if seen else ""}" data-state="{name}">'
             f'<rect x="{x - w / 2:.1f}" y="{y - h / 2:.1f}" width="{w:.1f}" height="{h:.1f}" rx="{rx}" fill="{fill}" stroke="{stroke}" stroke-width="{2 if is_current or seen else 1.2}"/>'
             f'<text x="{x:.1f}" y="{y + FONT * 0.35:.1f}" text-anchor="middle" fill="{ink}">{escape(label_of[name])}</text></g>'
+        )
+    top = laid.height - LEGEND_LINE * len(laid.legend) - 4
+    for i, line in enumerate(laid.legend):
+        out.append(
+            f'<text class="legend" x="20" y="{top + i * LEGEND_LINE:.1f}" font-size="{LEGEND}" fill="#3e4c59">{escape(line)}</text>'
         )
     out.append("</svg>")
     return "".join(out)
