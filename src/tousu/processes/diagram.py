@@ -192,13 +192,22 @@ def _point_at(points, t: float) -> tuple[float, float]:
 
 
 def _place(points, text: str, boxes, *, badge: bool = False) -> Label | None:
-    for t in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8):
+    # A full label is tried near the middle first; a number (small) anywhere along the edge,
+    # a little further aside if need be.
+    steps = (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8)
+    if badge:
+        steps += tuple(i / 20 for i in range(1, 20))
+    sides = (("start", 5), ("end", -6))
+    if badge:
+        sides += (("start", 16), ("end", -17), ("start", 28), ("end", -29))
+    for t in steps:
         x, y = _point_at(points, t)
-        for anchor, lx in (("start", x + 5), ("end", x - 6)):
-            label = Label(lx, y - 3, anchor, text, badge)
-            box = _label_box(label)
-            if not any(_overlaps(box, b) for b in boxes):
-                return label
+        for dy in (0, 14, -14) if badge else (0,):
+            for anchor, offset in sides:
+                label = Label(x + offset, y - 3 + dy, anchor, text, badge)
+                box = _label_box(label)
+                if not any(_overlaps(box, b) for b in boxes):
+                    return label
     return None
 
 
