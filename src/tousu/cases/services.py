@@ -29,7 +29,17 @@ from .models import (
 )
 from .signals import complaint_registered
 
-PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address", "nationality", "relation")
+PARTY_FIELDS = (
+    "role",
+    "kind",
+    "name",
+    "phone",
+    "email",
+    "id_number",
+    "address",
+    "nationality",
+    "relation",
+)
 
 
 def next_counter(key: str) -> int:
@@ -161,7 +171,12 @@ def register_complaint(
         fastinsert.insert([*party_rows, event, *clocks])
         search.index_rows([(complaint.pk, f"{complaint.tracking_number} {search_body}")])
         complaint_registered.send(
-            sender=Complaint, complaint=complaint, event=event, parties=party_rows, clocks=clocks
+            sender=Complaint,
+            complaint=complaint,
+            event=event,
+            parties=party_rows,
+            clocks=clocks,
+            access_code=code,  # for the acknowledgement to the complainant (tousu.messaging)
         )
     return complaint, code
 
