@@ -12,6 +12,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("staff/reports/", include("tousu.reports.urls")),
+    path("staff/work/", include("tousu.owners.urls")),
+    path("staff/supervision/", include("tousu.supervision.urls")),
+    path("staff/messages/", include("tousu.messaging.urls")),
+    path("messages/", include("tousu.messaging.public_urls")),
     path("staff/documents/", include("tousu.documents.urls")),
     path("staff/", include("tousu.web.urls")),
     path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones

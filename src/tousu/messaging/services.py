@@ -104,17 +104,21 @@ def set_preferences(user: User, choices: dict[str, str]) -> None:
             )
 
 
-def set_complainant_optout(complaint, *, on: bool, by_user: User, source: str = "staff") -> int:
-    """Opt every complainant address of the case out (or back in); recorded on the case. Returns
-    how many addresses changed."""
+def set_complainant_optout(
+    complaint, *, on: bool, by_user: User | str, source: str = "staff"
+) -> int:
+    """Opt every complainant address of the case out (or back in); recorded on the case. `by_user`
+    is the staff member, or a name (the complainant on the portal). Returns how many addresses
+    changed."""
     from tousu.cases.models import Event
 
     changed = 0
+    staff = by_user if isinstance(by_user, User) else None
     for party in complaint.parties.filter(role="complainant"):
         for channel, address in ((kinds.SMS, party.phone), (kinds.MAIL, party.email)):
             if on:
                 changed += optout.opt_out(
-                    channel, address, source=source, complaint=complaint, by_user=by_user
+                    channel, address, source=source, complaint=complaint, by_user=staff
                 )
             else:
                 changed += optout.opt_in(channel, address)
@@ -124,8 +128,8 @@ def set_complainant_optout(complaint, *, on: bool, by_user: User, source: str = 
         label="投诉人退订短信和邮件通知" if on else "投诉人恢复接收短信和邮件通知",
         from_state=complaint.state,
         to_state=complaint.state,
-        actor=by_user if isinstance(by_user, User) else None,
+        actor=staff,
         actor_name=str(by_user),
-        via="web",
+        via="portal" if source == "portal" else "web",
     )
     return changed

@@ -11,6 +11,7 @@ department's policy row, so concurrent arrivals are handed out one after the oth
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 
 from tousu.accounts.models import Department, User
 from tousu.cases.errors import Conflict, Forbidden, Invalid
@@ -156,6 +157,7 @@ def assign(
     if previous and not reason:
         raise Invalid("改派承办人需要说明理由", {"fields": {"reason": ["请填写改派理由"]}})
     _set_owner(target, owner, target.owner_id)
+    _carry_tasks(target, owner, previous)
     what = _what(target)
     label = f"{'改派' if previous else '指派'}承办人：{owner}" + (
         f"（{what}）" if isinstance(target, Task) else ""
@@ -205,6 +207,7 @@ def claim(target: Complaint | Task, user: User, *, via: str = "web", actor_name:
         holder = User.objects.filter(pk=target.owner_id).first()
         raise Conflict(f"已由{holder}承办，不能认领")
     _set_owner(target, user, None)
+    _carry_tasks(target, user)
     return _event(
         target,
         "claimed",
@@ -214,6 +217,17 @@ def claim(target: Complaint | Task, user: User, *, via: str = "web", actor_name:
         via=via,
         actor_name=actor_name,
     )
+
+
+def _carry_tasks(target: Complaint | Task, owner: User, previous: User | None = None) -> None:
+    """The case's owner also takes its open tasks of the same department that nobody holds (or that
+    the owner it replaces held)."""
+    if not isinstance(target, Complaint):
+        return
+    held = Q(owner__isnull=True) | (Q(owner=previous) if previous else Q(pk__in=[]))
+    tasks = target.tasks.filter(held, state=Task.OPEN, department_id=target.department_id)
+    for task in tasks.select_related("department", "complaint"):
+        inherit(task, owner)
 
 
 # --- automatic assignment and arrivals -----------------------------------------------------------
@@ -318,7 +332,7 @@ def arrive(target: Complaint | Task, *, key: str) -> None:
 
 def inherit(task: Task, owner: User) -> None:
     """A new task of the department that holds the case goes to the case's owner, who carries on."""
-    _set_owner(task, owner, None)
+    _set_owner(task, owner, task.owner_id)
     _event(
         task,
         "auto_assigned",
