@@ -30,7 +30,9 @@ def people(staff):
         users[name], _ = create_user(name, roles=roles, department=dept, password=f"pw-{name}-123")
     for name, u in users.items():
         u.email = f"{name}@example.org"
-        u.display_name = {"handler_q": "王经办", "head_q": "赵科长", "leader": "李院长"}.get(name, "")
+        u.display_name = {"handler_q": "王经办", "head_q": "赵科长", "leader": "李院长"}.get(
+            name, ""
+        )
         u.save(update_fields=["email", "display_name"])
     return users
 
@@ -45,4 +47,3 @@ def dispatched(people, register, act):
         return act(c, "officer", "assign_department", category="quality")
 
     return _make
-

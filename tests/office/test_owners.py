@@ -132,7 +132,11 @@ def test_moving_the_case_to_another_department_releases_its_owner(people, regist
     services.assign(c, people["handler_q"], by=people["head_q"])
     c = Complaint.objects.get(pk=c.pk)
     c = act(
-        c, "leader", "superior_assign", departments=["storage_transport"], instruction="由储运部处理"
+        c,
+        "leader",
+        "superior_assign",
+        departments=["storage_transport"],
+        instruction="由储运部处理",
     )
     c.refresh_from_db()
     assert c.department.code == "storage_transport" and c.owner is None
@@ -190,38 +194,87 @@ def test_only_administrators_switch_the_policy(people):
     assert services.set_policy(dept, "least_open", by=admin).mode == "least_open"
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("mode", [AssignmentPolicy.ROUND_ROBIN, AssignmentPolicy.LEAST_OPEN])
-def test_automatic_assignment_is_fair_under_concurrency(people, register, act, mode):
-    """Eight threads dispatch cases into the same department at once: every case gets exactly one
-    owner and the handlers' shares differ by at most one."""
+def _run_at_once(jobs, workers=8):
+    """Run the jobs from `workers` threads started together; re-raise the first failure."""
     from django.db import connection
 
-    _policy("quality_management", mode)
-    cases = [act(register(f"并发投诉{i}"), "officer", "judge_valid") for i in range(24)]
-    barrier = threading.Barrier(8)
+    barrier = threading.Barrier(workers)
     errors = []
 
     def work(chunk):
         try:
             barrier.wait()
-            for c in chunk:
-                act(Complaint.objects.get(pk=c.pk), "officer", "assign_department", category="quality")
+            for job in chunk:
+                job()
         except Exception as exc:  # reported below: a thread's failure must fail the test
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=work, args=(cases[i::8],)) for i in range(8)]
+    threads = [threading.Thread(target=work, args=(jobs[i::workers],)) for i in range(workers)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mode", [AssignmentPolicy.ROUND_ROBIN, AssignmentPolicy.LEAST_OPEN])
+def test_automatic_assignment_is_fair_under_concurrency(people, dispatched, mode, monkeypatch):
+    """24 cases arrive in one department from eight threads at once: each gets exactly one owner
+    and the three handlers get eight each. Choosing is made slow (as under load), so the threads
+    really overlap between reading the loads and recording their choice."""
+    import time
+
+    from django.db import transaction
+
+    cases = [dispatched(f"并发投诉{i}") for i in range(24)]  # the department assigns by hand yet
+    _policy("quality_management", mode)
+    pick = services._pick
+
+    def slow_pick(policy, candidates):
+        chosen = pick(policy, candidates)
+        time.sleep(0.03)
+        return chosen
+
+    monkeypatch.setattr(services, "_pick", slow_pick)
+
+    def arrival(pk):
+        def job():
+            with transaction.atomic():
+                services.arrive(Complaint.objects.get(pk=pk), key=f"test{pk}")
+
+        return job
+
+    _run_at_once([arrival(c.pk) for c in cases])
     owners = Counter(
-        Complaint.objects.filter(pk__in=[c.pk for c in cases]).values_list("owner__username", flat=True)
+        Complaint.objects.filter(pk__in=[c.pk for c in cases]).values_list(
+            "owner__username", flat=True
+        )
     )
     assert None not in owners
     assert sorted(owners.values()) == [8, 8, 8]
-    assert Event.objects.filter(action="auto_assigned", complaint__in=cases, payload__mode=mode).count() == 24
+    auto = Event.objects.filter(action="auto_assigned", complaint__in=cases, payload__mode=mode)
+    assert auto.count() == 24
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_dispatching_through_the_engine_from_many_threads_stays_fair(people, register, act):
+    _policy("quality_management", AssignmentPolicy.ROUND_ROBIN)
+    cases = [act(register(f"并发投诉{i}"), "officer", "judge_valid") for i in range(24)]
+
+    def dispatch(pk):
+        return lambda: act(
+            Complaint.objects.get(pk=pk), "officer", "assign_department", category="quality"
+        )
+
+    _run_at_once([dispatch(c.pk) for c in cases])
+    owners = Counter(
+        Complaint.objects.filter(pk__in=[c.pk for c in cases]).values_list(
+            "owner__username", flat=True
+        )
+    )
+    assert sorted(owners.values()) == [8, 8, 8]

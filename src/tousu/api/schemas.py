@@ -84,7 +84,9 @@ class PartyIn(Strict):
     name: str = Field("", max_length=100)
     phone: str = Field("", max_length=30)
     email: str = Field(
-        "", max_length=254, description="电子邮箱：登记回执、答复等通知发到这里（同时有手机号的也发短信）"
+        "",
+        max_length=254,
+        description="电子邮箱：登记回执、答复等通知发到这里（同时有手机号的也发短信）",
     )
     id_number: str = Field("", max_length=30)
     address: str = Field("", max_length=200)

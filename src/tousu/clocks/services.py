@@ -258,6 +258,8 @@ def _recipients(clock: Clock, roles) -> list[User]:
     from tousu.messaging.outbox import users_with_roles
 
     c = clock.complaint
+    if clock.name == SUPERVISION_CLOCK:
+        roles = ()  # the leader's own deadline for the department, not the office's
     users = users_with_roles(roles, c.department_id)
     owner_ids = set(
         c.tasks.filter(state="open", owner__isnull=False).values_list("owner_id", flat=True)

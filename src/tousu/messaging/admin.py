@@ -13,7 +13,15 @@ VARIABLE_HELP = "可用变量（写成 {{ 变量 }}，只能用这些）：" + "
 class MessageTemplateForm(forms.ModelForm):
     class Meta:
         model = MessageTemplate
-        fields = ["organisation", "kind", "channel", "is_active", "subject", "body", "provider_template"]
+        fields = [
+            "organisation",
+            "kind",
+            "channel",
+            "is_active",
+            "subject",
+            "body",
+            "provider_template",
+        ]
         widgets = {"body": forms.Textarea(attrs={"rows": 8})}
         help_texts = {"body": VARIABLE_HELP, "subject": "仅电子邮件使用。" + VARIABLE_HELP}
 
@@ -23,7 +31,14 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     """What the complainant is told. Only what the template says is sent."""
 
     form = MessageTemplateForm
-    list_display = ["kind", "channel", "is_active", "provider_template", "organisation", "updated_at"]
+    list_display = [
+        "kind",
+        "channel",
+        "is_active",
+        "provider_template",
+        "organisation",
+        "updated_at",
+    ]
     list_filter = ["kind", "channel", "is_active"]
     list_editable = ["is_active"]
 
@@ -32,7 +47,14 @@ class DeliveryAttemptInline(admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
     can_delete = False
-    fields = readonly_fields = ["attempted_at", "ok", "backend", "provider_id", "error", "duration_ms"]
+    fields = readonly_fields = [
+        "attempted_at",
+        "ok",
+        "backend",
+        "provider_id",
+        "error",
+        "duration_ms",
+    ]
 
     def has_add_permission(self, request, obj=None):
         return False

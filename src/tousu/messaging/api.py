@@ -91,12 +91,20 @@ class PreferencesIn(Strict):
     )
 
 
-@router.get("/me/notification-preferences", response={200: list[PreferenceOut], **READ}, summary="我的通知接收方式")
+@router.get(
+    "/me/notification-preferences",
+    response={200: list[PreferenceOut], **READ},
+    summary="我的通知接收方式",
+)
 def get_preferences(request):
     return Status(200, selectors.preferences(request.user))
 
 
-@router.put("/me/notification-preferences", response={200: list[PreferenceOut], **WRITE}, summary="设置通知接收方式")
+@router.put(
+    "/me/notification-preferences",
+    response={200: list[PreferenceOut], **WRITE},
+    summary="设置通知接收方式",
+)
 def put_preferences(request, payload: PreferencesIn):
     try:
         services.set_preferences(request.user, payload.preferences)

@@ -85,7 +85,8 @@ def _staff_handoffs(complaint, action, event, definition) -> None:
     key = f"e{event.pk}"
     moved = event.from_state != event.to_state
     title = _title(complaint)
-    if moved and (undone := _undone_step(complaint, event)) is not None:
+    resumes = any(action.name in c.resume for c in definition.clocks)
+    if moved and not resumes and (undone := _undone_step(complaint, event)) is not None:
         owners = _owners(complaint)
         notify_staff(
             [undone.actor, *owners],
@@ -158,7 +159,8 @@ def _owners(complaint) -> list:
 
 def _undone_step(complaint, event) -> Event | None:
     """The step this action sends back: the last change of state, if it came from the state the
-    case now returns to, and someone else took it. None when the case is not going back."""
+    case now returns to, and another member of staff took it. None when the case is not going
+    back (an end of a pause for material is not a return either: the caller leaves those out)."""
     previous = (
         complaint.events.exclude(pk=event.pk)
         .exclude(from_state="")
@@ -171,8 +173,8 @@ def _undone_step(complaint, event) -> Event | None:
         event.from_state,
     ):
         return None
-    if previous.actor_id is None or previous.actor_id == event.actor_id:
-        return None
+    if event.actor_id is None or previous.actor_id in (None, event.actor_id):
+        return None  # nobody's decision was overruled: the same person, or the complainant
     return previous
 
 

@@ -40,7 +40,11 @@ def _task(complaint, task_id: int):
 def _assign(request, target, payload: AssignIn):
     owner = User.objects.filter(username=payload.owner).first()
     event = services.assign(
-        target, owner, by=request.user, reason=payload.reason, via="api",
+        target,
+        owner,
+        by=request.user,
+        reason=payload.reason,
+        via="api",
         actor_name=access.actor(request),
     )
     return Status(200, {"event_id": event.pk, "owner": owner.username, "owner_name": str(owner)})
@@ -53,13 +57,19 @@ def _claim(request, target):
     )
 
 
-@router.post("/complaints/{complaint_id}/owner", response={200: Assigned, **WRITE}, summary="指派或改派承办人")
+@router.post(
+    "/complaints/{complaint_id}/owner",
+    response={200: Assigned, **WRITE},
+    summary="指派或改派承办人",
+)
 def assign_case(request, complaint_id: Id, payload: AssignIn):
     """责任部门的科室负责人或领导指派；改派须说明理由。每次指派都记为案件事件，并通知新旧承办人。"""
     return _assign(request, access.complaint(request, complaint_id), payload)
 
 
-@router.post("/complaints/{complaint_id}/claim", response={200: Assigned, **WRITE}, summary="认领投诉")
+@router.post(
+    "/complaints/{complaint_id}/claim", response={200: Assigned, **WRITE}, summary="认领投诉"
+)
 def claim_case(request, complaint_id: Id):
     """责任部门的经办人认领尚未指派承办人的投诉。"""
     return _claim(request, access.complaint(request, complaint_id))
@@ -86,7 +96,9 @@ def claim_task(request, complaint_id: Id, task_id: Id):
 
 
 class WorkloadFilters(Schema):
-    department: str | None = Field(None, max_length=50, description="部门代码；科室负责人只能查看本部门")
+    department: str | None = Field(
+        None, max_length=50, description="部门代码；科室负责人只能查看本部门"
+    )
 
 
 class LoadOut(Schema):

@@ -36,7 +36,7 @@ def unassigned() -> Q:
 
 
 def filter_owner(qs: QuerySet[Complaint], user: User, value: str) -> QuerySet[Complaint]:
-    """"me", "none", or a username."""
+    """ "me", "none", or a username."""
     if not value:
         return qs
     if value == "me":
@@ -48,7 +48,7 @@ def filter_owner(qs: QuerySet[Complaint], user: User, value: str) -> QuerySet[Co
 
 
 def mine_first(qs: QuerySet[Complaint], user: User) -> QuerySet[Complaint]:
-    """"我的待办": what the user holds first, then what nobody holds yet (the department's), then
+    """ "我的待办": what the user holds first, then what nobody holds yet (the department's), then
     the rest; the caller adds the deadline order within each."""
     return qs.annotate(
         holder_rank=Case(
@@ -127,9 +127,9 @@ def workload(department: Department, now: datetime | None = None) -> list[Load]:
     ).values_list("pk", "owner_id", "next_due_at"):
         rows[owner].cases.add(pk)
         nearest[pk] = due
-    for pk, owner, due in Task.objects.filter(
-        owner_id__in=list(rows), state=Task.OPEN
-    ).values_list("complaint_id", "owner_id", "complaint__next_due_at"):
+    for pk, owner, due in Task.objects.filter(owner_id__in=list(rows), state=Task.OPEN).values_list(
+        "complaint_id", "owner_id", "complaint__next_due_at"
+    ):
         rows[owner].cases.add(pk)
         nearest[pk] = due
     for pk, due in (
@@ -218,6 +218,8 @@ def owner_choices(user: User) -> dict[str, str]:
     people = User.objects.filter(is_active=True, roles__code__in=("handler", "dept_head"))
     if user.is_departmental_only:
         people = people.filter(department_id=user.department_id)
-    for u in people.distinct().select_related("department").order_by("department__code", "pk")[:300]:
+    for u in (
+        people.distinct().select_related("department").order_by("department__code", "pk")[:300]
+    ):
         choices[u.username] = f"{u}（{u.department}）" if u.department else str(u)
     return choices

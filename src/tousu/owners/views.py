@@ -83,7 +83,9 @@ def workload(request):
     department = next((d for d in departments if d.code == code), None)
     if code and department is None:
         exists = Department.objects.filter(code=code).exists()
-        return _error(request, "您只能查看本部门的工作量" if exists else "部门不存在", 403 if exists else 404)
+        return _error(
+            request, "您只能查看本部门的工作量" if exists else "部门不存在", 403 if exists else 404
+        )
     if department is None:
         own = request.user.department_id
         department = next((d for d in departments if d.pk == own), departments[0])

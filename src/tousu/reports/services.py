@@ -568,8 +568,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
             )
         )
         owners = {
-            u.pk: str(u)
-            for u in User.objects.filter(owned_complaints__pk__in=part).distinct()
+            u.pk: str(u) for u in User.objects.filter(owned_complaints__pk__in=part).distinct()
         }
         for (
             pk,

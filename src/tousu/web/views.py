@@ -22,13 +22,13 @@ from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
 from tousu.cases.privacy import party_dict
 from tousu.clocks import services as clock_services
-from tousu.owners import selectors as owners
-from tousu.supervision import selectors as supervision
 from tousu.clocks.services import time_left
+from tousu.owners import selectors as owners
 from tousu.processes.diagram import notes as diagram_notes
 from tousu.processes.diagram import render_svg
 from tousu.processes.models import Category
 from tousu.processes.selectors import active_process
+from tousu.supervision import selectors as supervision
 from tousu.triage import selectors as triage
 
 from . import queues
