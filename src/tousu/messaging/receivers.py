@@ -10,7 +10,8 @@ staff
 complainant (one message per channel, from the organisation's templates)
 - acknowledgement at registration;
 - request for material: an action that pauses a clock a complainant's action resumes;
-- reply: a public action that issues the written reply, or stops a clock with a public text;
+- reply: a public action that issues the written reply; or, short of closing the case, stops a
+  clock with a public text (an explanation);
 - closing: the case enters a closed state;
 - invitation to rate: the case enters a state where the complainant may give a verdict;
 - extension of a deadline (clocks.signals.clock_extended).
@@ -201,7 +202,7 @@ def _complainant_message(complaint, action, event, definition) -> None:
         ),
         "",
     )
-    content = "\n".join(f"{r['label']}：{r['value']}" for r in rows if not _is_date(action, r))
+    content = "\n".join(f"{r['label']}：{r['value']}" for r in rows)
     queue_complainant(
         complaint,
         kind,
@@ -215,22 +216,18 @@ def _complainant_message(complaint, action, event, definition) -> None:
     )
 
 
-def _is_date(action, row) -> bool:
-    return any(f.name == row["name"] and f.type == "date" for f in action.form)
-
-
 def _kind(complaint, action, event, definition) -> str | None:
     if any(action.name in c.pause for c in _material_clocks(definition)):
         return kinds.MATERIAL_REQUEST
-    public_text = any(f.public and f.type in ("text", "textarea") for f in action.form)
-    stops = any(action.name in c.stop for c in definition.clocks)
-    if action.visibility == "public" and (
-        action.document == REPLY_DOCUMENT or (stops and public_text)
-    ):
+    public = action.visibility == "public"
+    if public and action.document == REPLY_DOCUMENT:
         return kinds.REPLY
     closed = definition.closed_states
     if event.to_state in closed and event.from_state not in closed:
         return kinds.CLOSING
+    public_text = any(f.public and f.type in ("text", "textarea") for f in action.form)
+    if public and public_text and any(action.name in c.stop for c in definition.clocks):
+        return kinds.REPLY  # an answer in substance (an explanation) that stops the clock
     if (
         event.from_state != event.to_state
         and _verdict_actions(definition, event.to_state)

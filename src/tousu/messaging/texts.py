@@ -85,8 +85,9 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
-# A standalone engine: no template loaders, no autoescaping (plain text and SMS, not HTML).
-_ENGINE = Engine(debug=False, autoescape=False, libraries={}, builtins=[])
+# A standalone engine: no template loaders, no autoescaping (plain text and SMS, not HTML). Its
+# default tags still parse; the check below lets none of them through.
+_ENGINE = Engine(debug=False, autoescape=False)
 
 
 class TemplateTextError(ValueError):
