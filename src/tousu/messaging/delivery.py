@@ -208,7 +208,7 @@ def _deliver(message: Message, lazy: _Lazy, now: datetime, run: Run) -> None:
         message.save(update_fields=["status", "last_error"])
         run.failed += 1
         return
-    if message.channel == kinds.SMS and (later := _throttled_until(message, timezone.now())):
+    if message.channel == kinds.SMS and (later := _throttled_until(message, now)):
         message.next_attempt_at = later
         local = timezone.localtime(later).strftime("%m-%d %H:%M")
         message.last_error = f"同一手机号发送频率受限，顺延至 {local}"
