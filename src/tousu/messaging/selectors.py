@@ -18,6 +18,9 @@ def mask_address(channel: str, address: str) -> str:
     return (name[:1] + "***@" + domain) if domain else "***"
 
 
+BACKENDS = {"smtp": "邮件服务器", "log": "短信日志", "aliyun": "阿里云短信", "tencent": "腾讯云短信"}
+
+
 def case_messages(complaint: Complaint, *, reveal: bool = False) -> list[dict]:
     """The complainant's messages of a case, newest first, each with every delivery attempt."""
     rows = []
@@ -32,6 +35,7 @@ def case_messages(complaint: Complaint, *, reveal: bool = False) -> list[dict]:
                 "kind": kinds.COMPLAINANT_KINDS.get(m.kind, m.kind),
                 "channel": kinds.CHANNELS.get(m.channel, m.channel),
                 "address": m.address if reveal else mask_address(m.channel, m.address),
+                "backend": BACKENDS.get(m.backend, m.backend),
                 "attempts": list(m.deliveries.all()),
             }
         )
@@ -53,7 +57,8 @@ def portal_messages(complaint: Complaint) -> list[dict]:
             "at": m.sent_at or m.created_at,
             "channel": kinds.CHANNELS.get(m.channel, m.channel),
             "kind": kinds.COMPLAINANT_KINDS.get(m.kind, m.kind),
-            "text": m.body,
+            # An SMS in full; an e-mail by its subject (its text is in the mailbox).
+            "text": m.subject if m.channel == kinds.MAIL and m.subject else m.body,
         }
         for m in Message.objects.filter(
             complaint=complaint, audience=Message.COMPLAINANT, status=Message.SENT

@@ -37,7 +37,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ),
     (MATERIAL_REQUEST, SMS): (
         "",
-        "您的投诉（编号{{ tracking_number }}）需要补充材料：{{ content }}。"
+        "您的投诉（编号{{ tracking_number }}）请您补充材料。{{ content }}。"
         "请登录{{ track_url }}上传。",
     ),
     (MATERIAL_REQUEST, MAIL): (
