@@ -112,7 +112,11 @@ def test_assign_supervise_answer_and_the_complainant_hears(page, live_server, lo
     logout(page)
     login(page, "officer", "pw-officer-123")
     page.goto(case_url)
-    act(page, "答复客户", {"答复内容": "经查为批次质量问题，同意为您退货并补偿运费", "答复方式": "电话"})
+    act(
+        page,
+        "答复客户",
+        {"答复内容": "经查为批次质量问题，同意为您退货并补偿运费", "答复方式": "电话"},
+    )
 
     # The worker sends: the complainant has the acknowledgement and the reply.
     worker.run(once=True)

@@ -18,7 +18,12 @@ def mask_address(channel: str, address: str) -> str:
     return (name[:1] + "***@" + domain) if domain else "***"
 
 
-BACKENDS = {"smtp": "邮件服务器", "log": "短信日志", "aliyun": "阿里云短信", "tencent": "腾讯云短信"}
+BACKENDS = {
+    "smtp": "邮件服务器",
+    "log": "短信日志",
+    "aliyun": "阿里云短信",
+    "tencent": "腾讯云短信",
+}
 
 
 def case_messages(complaint: Complaint, *, reveal: bool = False) -> list[dict]:
@@ -87,7 +92,9 @@ def complainant_addresses(complaint: Complaint) -> list[dict]:
 
 def preferences(user: User) -> list[dict]:
     chosen = dict(Preference.objects.filter(user=user).values_list("category", "delivery"))
-    default = kinds.EMAIL if user.email else kinds.INAPP
+    # Read the address: an API token's user carries only its id, name and roles.
+    email = User.objects.filter(pk=user.pk).values_list("email", flat=True).first()
+    default = kinds.EMAIL if email else kinds.INAPP
     return [
         {"category": k, "label": v, "delivery": chosen.get(k, default)}
         for k, v in kinds.STAFF_CATEGORIES.items()
