@@ -133,3 +133,17 @@ def set_complainant_optout(
         via="portal" if source == "portal" else "web",
     )
     return changed
+
+
+def redact_for_retention(complaint_id: int, scrub) -> int:
+    """When a case's retention ends (tousu.ops.retention): the complainant's phone number and
+    address leave the outbox, and every text about the case goes through `scrub` (the retention's
+    own, which knows the case's personal data). Delivery records keep their times and outcomes."""
+    changed = 0
+    for m in Message.objects.filter(complaint_id=complaint_id):
+        values = {"subject": scrub(m.subject), "body": scrub(m.body)}
+        if m.audience == Message.COMPLAINANT:
+            values |= {"address": "", "params": []}
+        if any(getattr(m, k) != v for k, v in values.items()):
+            changed += Message.objects.filter(pk=m.pk).update(**values)
+    return changed
