@@ -5,11 +5,13 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _fresh_message_templates():
-    from tousu.messaging.outbox import templates_for
+    from tousu.messaging.outbox import _portal, templates_for
 
     templates_for.cache_clear()
+    _portal.cache_clear()
     yield
     templates_for.cache_clear()
+    _portal.cache_clear()
 
 
 @pytest.fixture

@@ -287,3 +287,30 @@ def test_the_api_lists_the_messages_with_their_attempts(people, register, client
     assert {m["channel"] for m in rows} == {"sms", "email"}
     assert all(m["status"] == "sent" and len(m["attempts"]) == 1 for m in rows)
     assert all(PHONE not in m["address"] and EMAIL not in m["address"] for m in rows)
+
+
+def test_administrators_edit_the_texts_in_chinese_and_bad_ones_are_refused(
+    people, register, admin_client
+):
+    register()  # the organisation's defaults are stored on first use
+    t = MessageTemplate.objects.get(kind=kinds.REPLY, channel="sms")
+    url = f"/admin/messaging/messagetemplate/{t.pk}/change/"
+    form = admin_client.get(url).content.decode()
+    assert "投诉人消息模板" in form and "{{ tracking_number }} 投诉编号" in form
+    data = {
+        "organisation": t.organisation_id,
+        "kind": t.kind,
+        "channel": t.channel,
+        "is_active": "on",
+        "subject": "",
+        "body": "您好{{ 投诉人姓名 }}，您的投诉已答复",
+        "provider_template": "",
+    }
+    refused = admin_client.post(url, data).content.decode()
+    assert "只能使用变量" in refused
+    t.refresh_from_db()
+    assert "投诉人姓名" not in t.body
+    data["body"] = "编号{{ tracking_number }}已答复，详见{{ track_url }}"
+    assert admin_client.post(url, data).status_code == 302
+    t.refresh_from_db()
+    assert t.body == "编号{{ tracking_number }}已答复，详见{{ track_url }}"

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from cachetools.func import ttl_cache
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
@@ -105,17 +104,9 @@ def notify_staff(
 
 
 def _insert(messages: list[Message]) -> None:
-    if not messages:
-        return
-    if all(m.key is None for m in messages):
-        Message.objects.bulk_create(messages)
-        return
-    for m in messages:  # keyed: an earlier run for the same hand-off wins, quietly
-        try:
-            with transaction.atomic():
-                m.save()
-        except IntegrityError:
-            continue
+    if messages:
+        # Keyed rows: an earlier run for the same hand-off wins, quietly (ON CONFLICT DO NOTHING).
+        Message.objects.bulk_create(messages, ignore_conflicts=True)
 
 
 def users_with_roles(roles: Iterable[str], department_id: int | None = None) -> list[User]:
@@ -188,10 +179,11 @@ def queue_complainant(
     now = now or timezone.now()
     organisation = Organisation.current()
     templates = templates_for(organisation.pk)
+    organisation_name, track_base = _portal()
     base = {
-        "organisation": _organisation_name(),
+        "organisation": organisation_name,
         "tracking_number": complaint.tracking_number,
-        "track_url": track_url(complaint),
+        "track_url": f"{track_base}?n={complaint.tracking_number}",
         **values,
     }
     wanted = []
@@ -232,13 +224,10 @@ def queue_complainant(
     return out
 
 
-def _organisation_name() -> str:
-    from tousu.portal.selectors import organisation_name
+@ttl_cache(maxsize=1, ttl=5)
+def _portal() -> tuple[str, str]:
+    """The organisation's public name and the portal's tracking page (read on every registration;
+    an administrator's change shows within seconds)."""
+    from tousu.portal.selectors import organisation_name, track_url
 
-    return organisation_name()
-
-
-def track_url(complaint: Complaint) -> str:
-    from tousu.portal.selectors import track_url as portal_track_url
-
-    return f"{portal_track_url()}?n={complaint.tracking_number}"
+    return organisation_name(), track_url()
