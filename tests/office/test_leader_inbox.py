@@ -33,6 +33,12 @@ actions:
     routine: true
     form:
       - {name: remark, label: 阅示意见, type: textarea}
+  - name: leader_remark
+    label: 领导批注（记录）
+    from: [done]
+    roles: [leader]
+    form:
+      - {name: remark, label: 批注, type: textarea}
   - {name: archive, label: 归档, from: [done], to: archived, roles: [officer]}
 clocks:
   - name: decide_24h
@@ -80,7 +86,8 @@ def test_only_cases_waiting_for_a_decision_and_overdue_marked(inboxflow, client)
     client.force_login(users["leader"])
     page = client.get("/staff/leader/").content.decode()
     assert late.tracking_number in page and waiting.tracking_number in page
-    # A closed case with only an optional routine action, and one nobody escalated: not there.
+    # A closed case where a leader may only add a routine action or a record (no decision moves
+    # it on), and one nobody escalated: not there.
     assert closed.tracking_number not in page and untouched.tracking_number not in page
     assert "共 2 件" in page
     # The overdue one is marked and comes first.
@@ -114,3 +121,23 @@ def test_the_leader_is_told_when_a_decision_waits(inboxflow):
     c2 = _case(process, users, "直接办结", ("officer", "close"))
     # A state where the leader has only a routine action does not call them.
     assert not Notification.objects.filter(user=users["leader"], complaint=c2).exists()
+
+
+@pytest.mark.parametrize(
+    "template, waits, does_not",
+    [
+        (
+            "hospital",
+            {"awaiting_leadership", "dispute_group_review"},
+            {"replying", "closed", "settled"},
+        ),
+        ("generic", {"awaiting_instruction", "awaiting_superior"}, {"investigating", "closed"}),
+        ("enterprise-quality", {"awaiting_vp", "awaiting_instruction", "vp_signoff"}, {"replying"}),
+    ],
+)
+def test_which_states_wait_for_a_leader(db, template, waits, does_not):
+    from tousu.processes.services import install_template
+    from tousu.supervision.selectors import decision_states
+
+    states = decision_states(install_template(template).definition)
+    assert waits <= states and not (does_not & states)

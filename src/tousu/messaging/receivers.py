@@ -3,7 +3,8 @@
 staff
 - plan returned: the case goes back to the state it came from, by someone else's decision; the one
   whose step was undone and the case's owner hear of it;
-- plan waiting for my instruction: the case enters a state where leaders have a (non-routine) action;
+- plan waiting for my instruction: the case enters a state where it waits for a leader's decision
+  (a non-routine leader action that moves it on, supervision.selectors.decision_states);
 - complainant dissatisfied: an action that reopens the case (flag `reopened`);
 - material arrived: an action that resumes a clock a complainant's action can resume;
 
@@ -26,6 +27,7 @@ from django.db.models import F
 from tousu.accounts.roles import COMPLAINANT
 from tousu.cases.models import Event, Task
 from tousu.documents.display import chinese_date, chinese_datetime, field_rows, names_for
+from tousu.supervision.selectors import decision_states
 
 from . import kinds
 from .outbox import notify_staff, queue_complainant, users_with_roles
@@ -97,7 +99,7 @@ def _staff_handoffs(complaint, action, event, definition) -> None:
             complaint=complaint,
             key=key,
         )
-    if moved and _leaders_decide(definition, event.to_state):
+    if moved and event.to_state in decision_states(definition):
         notify_staff(
             users_with_roles(["leader"]),
             kind="plan_waiting",
@@ -177,15 +179,6 @@ def _undone_step(complaint, event) -> Event | None:
     if event.actor_id is None or previous.actor_id in (None, event.actor_id):
         return None  # nobody's decision was overruled: the same person, or the complainant
     return previous
-
-
-def _leaders_decide(definition, state: str) -> bool:
-    from tousu.cases.engine import is_routine
-
-    return any(
-        "leader" in a.roles and not is_routine(a) and "any" not in a.source
-        for a in definition.actions_from(state)
-    )
 
 
 def _complainant_message(complaint, action, event, definition) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from tousu.cases.models import Complaint
@@ -92,3 +92,28 @@ def figures(f, now: datetime | None = None) -> dict:
         "overdue": overdue,
         "on_time_rate": rate(on_time, decided),
     }
+
+
+def decision_states(definition) -> frozenset[str]:
+    """States in which a case waits for a leader's decision: a leader may move it on from there by
+    an action that is not routine. A leader's optional record (no change of state) is no decision."""
+    from tousu.cases.engine import is_routine
+
+    return frozenset(
+        s
+        for a in definition.actions
+        if "leader" in a.roles and a.to and not is_routine(a) and "any" not in a.source
+        for s in a.source
+        if s != a.to
+    )
+
+
+def awaiting_leader() -> Q:
+    """Cases (of every installed flow version) in a state that waits for a leader's decision."""
+    from tousu.processes.models import ProcessDefinition
+
+    condition = Q(pk__in=[])
+    for process in ProcessDefinition.objects.all():
+        if states := decision_states(process.definition):
+            condition |= Q(process_id=process.pk, state__in=sorted(states))
+    return condition

@@ -153,7 +153,9 @@ def leader_inbox(request):
         )
     cases = list(
         selectors.with_next_due(
-            selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
+            selectors.visible_complaints(request.user)
+            .filter(selectors.actionable(request.user))
+            .filter(supervision.awaiting_leader())  # a decision, not an optional record
         ).order_by(F("next_due").asc(nulls_last=True))[:50]
     )
     items = []
