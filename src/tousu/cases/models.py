@@ -162,7 +162,7 @@ class Party(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     nationality = models.CharField("国籍", max_length=50, blank=True)
     relation = models.CharField("与当事人关系", max_length=50, blank=True)
-    email = models.EmailField("电子邮箱", max_length=254, blank=True)
+    email = models.EmailField("电子邮箱", max_length=254, blank=True, default="")
     extra = models.JSONField("其他信息", default=dict, blank=True)
 
     class Meta:

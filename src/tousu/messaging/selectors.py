@@ -60,7 +60,7 @@ def portal_messages(complaint: Complaint) -> list[dict]:
     return [
         {
             "at": m.sent_at or m.created_at,
-            "channel": kinds.CHANNELS.get(m.channel, m.channel),
+            "to": "手机" if m.channel == kinds.SMS else "邮箱",
             "kind": kinds.COMPLAINANT_KINDS.get(m.kind, m.kind),
             # An SMS in full; an e-mail by its subject (its text is in the mailbox).
             "text": m.subject if m.channel == kinds.MAIL and m.subject else m.body,

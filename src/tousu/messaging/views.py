@@ -105,5 +105,5 @@ def portal_optout(request, number):
     if complaint is None:
         return redirect("portal:track")
     services.set_complainant_optout(complaint, on=True, by_user="投诉人", source="portal")
-    messages.success(request, "已退订：我们不会再向您发送关于投诉办理的短信和邮件。")
+    messages.success(request, "已退订：我们不会再向您的手机和邮箱发送关于投诉办理的通知。")
     return redirect("portal:case", number=number)

@@ -32,7 +32,9 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="party",
             name="email",
-            field=models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱"),
+            field=models.EmailField(
+                blank=True, default="", max_length=254, verbose_name="电子邮箱"
+            ),
         ),
         migrations.AddField(
             model_name="task",
