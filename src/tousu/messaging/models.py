@@ -186,7 +186,8 @@ class OptOut(models.Model):
     ]
 
     channel = models.CharField("渠道", max_length=10, choices=list(CHANNELS.items()))
-    address_hash = models.CharField(max_length=64, editable=False)
+    # SHA-256 of "channel:address": unique on its own, and what every message looks up.
+    address_hash = models.CharField(max_length=64, unique=True, editable=False)
     source = models.CharField("来源", max_length=10, choices=SOURCES)
     complaint = models.ForeignKey(
         "cases.Complaint",
@@ -208,9 +209,6 @@ class OptOut(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "退订"
-        constraints = [
-            models.UniqueConstraint(fields=["channel", "address_hash"], name="optout_unique")
-        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} 退订（{self.get_source_display()}）"

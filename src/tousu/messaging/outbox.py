@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
 
 from cachetools.func import ttl_cache
+from django.db import connection
 from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
@@ -103,10 +105,25 @@ def notify_staff(
     return notes
 
 
+@cache
+def _insert_sql(vendor: str) -> tuple[str, tuple]:
+    qn = connection.ops.quote_name
+    fields = tuple(f for f in Message._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(qn(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table = qn(Message._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", fields
+
+
 def _insert(messages: list[Message]) -> None:
-    if messages:
-        # Keyed rows: an earlier run for the same hand-off wins, quietly (ON CONFLICT DO NOTHING).
-        Message.objects.bulk_create(messages, ignore_conflicts=True)
+    """Insert the rows; a keyed row an earlier run for the same hand-off wrote is left as it was
+    (ON CONFLICT DO NOTHING). The statement is built once: this runs inside every registration."""
+    if not messages:
+        return
+    sql, fields = _insert_sql(connection.vendor)
+    rows = [[f.get_db_prep_save(f.pre_save(m, True), connection) for f in fields] for m in messages]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def users_with_roles(roles: Iterable[str], department_id: int | None = None) -> list[User]:
