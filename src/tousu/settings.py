@@ -69,6 +69,9 @@ INSTALLED_APPS = [
     "tousu.reports",
     "tousu.registers",
     "tousu.webhooks",
+    "tousu.owners",
+    "tousu.supervision",
+    "tousu.messaging",
     "tousu.web",
 ]
 
@@ -238,8 +241,27 @@ WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic 
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# E-mail (staff notifications, complainant messages, reports): Django's SMTP backend as soon as
+# EMAIL_HOST is given, else printed to the console. EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS / EMAIL_USE_SSL (1 or 0) and EMAIL_TIMEOUT (seconds) as in Django.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if os.environ.get("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "0") == "1"
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "20"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tousu@localhost")
+
+# SMS to complainants (tousu.messaging.sms): log (kept in the database, shown to administrators),
+# aliyun or tencent, each configured by its TOUSU_SMS_ALIYUN_* / TOUSU_SMS_TENCENT_* variables.
+TOUSU_SMS_BACKEND = os.environ.get("TOUSU_SMS_BACKEND", "log")
 
 # Upload limits: attachments are checked by content type and size in the service layer too.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -32,6 +32,8 @@ class World:
     attachments: dict = field(default_factory=dict)
     clocks: dict = field(default_factory=dict)
     documents: dict = field(default_factory=dict)
+    tasks: dict = field(default_factory=dict)  # "A", "B" -> the case's open task (派工单)
+    supervisions: dict = field(default_factory=dict)  # "A" -> 督办 on A2, "B" -> on B2
     saved_filter: object = None
     report: object = None
     template: object = None
@@ -154,6 +156,16 @@ def world(generic, settings, tmp_path):
         ensure_pdf(doc)  # printed once here, not once per request
         w.documents[key] = doc
         case.refresh_from_db()
+
+    # Owners and 督办 (tousu.owners, tousu.supervision): each case's open task, and an open 督办 on
+    # a second case of each department, for the department to answer.
+    from tousu.supervision.services import place
+
+    b2, _ = make("transport", "同一家快递又把货物摔坏")
+    for key, case in (("A", a), ("B", b)):
+        w.tasks[key] = case.tasks.get(state="open")
+    for key, case in (("A", a2), ("B", b2)):
+        w.supervisions[key] = place(case, users["leader"], instruction="矩阵督办", workdays=3)
 
     w.saved_filter = SavedFilter.objects.create(user=users["officer"], name="本周", query="q=x")
     reports = settings.DATA_DIR / "reports"

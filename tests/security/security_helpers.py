@@ -5,7 +5,8 @@ earlier one wrote.
 
 An outcome is the status code, "L" for a redirect to a login page, plus "w" when the request wrote
 to the database (a case event, an attachment, a document, a saved filter, a report, an export log, a
-link between cases, a notification marked read)."""
+link between cases, a notification marked read, a notification preference, an opt-out, a department's
+assignment policy)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ def fill(route: str, variant: str, w) -> str:
     """The route with its parameters filled in for the variant: "A" names department A's case and
     its objects, "B" department B's."""
     case = w.cases[variant]
+    if "supervision_id>" in route:  # the 督办 is on the department's second case
+        case = w.supervisions[variant].complaint
 
     def value(m):
         name = m["name"]
@@ -100,6 +103,14 @@ def fill(route: str, variant: str, w) -> str:
             return str(w.documents[variant].pk)
         if name == "template_pk":
             return str(w.template.pk)
+        if name == "task_id":
+            return str(w.tasks[variant].pk)
+        if name == "supervision_id":
+            return str(w.supervisions[variant].pk)
+        if name == "token":  # the opt-out link in an e-mail to case A's complainant
+            from tousu.messaging.optout import token
+
+            return token("sms", "13812345678")
         if name == "number":
             return case.tracking_number
         if name == "fmt":
@@ -172,6 +183,18 @@ def web_body(key: str, variant: str, w) -> dict:
         "": {},
         "track/": {"number": case.tracking_number, "secret": w.codes[variant]},
         "track/<str:number>/respond/<slug:name>/": {"version": case.version, "note": "补充"},
+        "staff/work/cases/<int:pk>/owner/": {"owner": "handler", "reason": "矩阵"},
+        "staff/work/cases/<int:pk>/tasks/<int:task_id>/owner/": {
+            "owner": "handler",
+            "reason": "矩阵",
+        },
+        "staff/supervision/cases/<int:pk>/chase/": {"note": "矩阵催办"},
+        "staff/supervision/cases/<int:pk>/supervise/": {"instruction": "矩阵督办", "workdays": "3"},
+        "staff/supervision/cases/<int:pk>/supervise/<int:supervision_id>/answer/": {
+            "answer": "矩阵回复"
+        },
+        "staff/messages/settings/": {"chased": "digest"},
+        "staff/messages/cases/<int:pk>/optout/": {"on": "1"},
     }.get(key, {})
 
 
@@ -195,6 +218,21 @@ def api_body(key: str, variant: str, w) -> tuple[str, dict]:
         "api/v1/triage/suggest": {"process": "generic", "text": "运输途中包装破损，货物摔坏"},
         "api/v1/triage/complaints/<complaint_id>/link": {"other": other.pk, "note": "矩阵"},
         "api/v1/triage/complaints/<complaint_id>/merge": {"duplicate": other.pk, "note": "矩阵"},
+        "api/v1/complaints/<complaint_id>/owner": {"owner": "handler", "reason": "矩阵"},
+        "api/v1/complaints/<complaint_id>/tasks/<task_id>/owner": {
+            "owner": "handler",
+            "reason": "矩阵",
+        },
+        "api/v1/complaints/<complaint_id>/chase": {"note": "矩阵催办"},
+        "api/v1/complaints/<complaint_id>/supervision#place": {
+            "instruction": "矩阵督办",
+            "workdays": 3,
+        },
+        "api/v1/complaints/<complaint_id>/supervision/<supervision_id>/answer": {
+            "answer": "矩阵回复"
+        },
+        "api/v1/departments/<code>/assignment": {"mode": "round_robin"},
+        "api/v1/me/notification-preferences#put_preferences": {"preferences": {"chased": "digest"}},
     }
     if key == "api/v1/complaints/<complaint_id>/attachments#upload_attachment":
         from django.core.files.uploadedfile import SimpleUploadedFile
@@ -215,6 +253,8 @@ def fingerprint() -> tuple:
     from tousu.cases.models import Attachment, Complaint, Event
     from tousu.clocks.models import Notification
     from tousu.documents.models import Document
+    from tousu.messaging.models import OptOut, Preference
+    from tousu.owners.models import AssignmentPolicy
     from tousu.reports.models import ExportLog, Report
     from tousu.triage.models import CaseLink
     from tousu.web.models import SavedFilter
@@ -229,6 +269,9 @@ def fingerprint() -> tuple:
         ExportLog.objects.count(),
         CaseLink.objects.count(),
         Notification.objects.filter(read_at__isnull=True).count(),
+        Preference.objects.count(),
+        OptOut.objects.count(),
+        AssignmentPolicy.objects.count(),
     )
 
 
@@ -271,7 +314,7 @@ def api_request(column: str, w, method: str, path: str, key: str, variant: str) 
     if column not in ("anonymous", "session"):
         headers["Authorization"] = f"Bearer {w.tokens[column]}"
     kwargs: dict = {"headers": headers}
-    if method == "POST":
+    if method in ("POST", "PUT"):
         kind, body = api_body(key, variant, w)
         if kind == "json":
             kwargs.update(

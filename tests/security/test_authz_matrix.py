@@ -116,9 +116,49 @@ MATRIX: dict[str, dict[str, str]] = {
     "staff/leader/": {
         "GET":                          "L     L     403   403   403   403   200   403   403   403",
     },
-    "staff/notifications/": {
+    "staff/notifications/": {  # POST marks one's own read: the head was told of arrivals and 督办
         "GET":                          "L     L     200   200   200   200   200   200   200   200",
-        "POST":                         "L     L     302   302   302   302   302   302   302   302",
+        "POST":                         "L     L     302   302   302   302w  302   302   302   302",
+    },
+    # --- owners, 催办/督办, messages anon  cmpl  recv  offi  hand  head  lead  veri  audi  admin
+    "staff/work/workload/": {  # heads see their department; the office, leaders, auditors all
+        "GET":                          "L     L     403   200   403   200   200   403   200   200",
+    },
+    "staff/work/cases/<int:pk>/owner/": {  # the department's head, or a leader (refusals: a message)
+        "POST":                         "L     L     302   302   302   302w  302w  302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/work/cases/<int:pk>/claim/": {  # the department's handler or head
+        "POST":                         "L     L     302   302   302w  302w  302   302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/work/cases/<int:pk>/tasks/<int:task_id>/owner/": {
+        "POST":                         "L     L     302   302   302   302w  302w  302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/work/cases/<int:pk>/tasks/<int:task_id>/claim/": {
+        "POST":                         "L     L     302   302   302w  302w  302   302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/supervision/cases/<int:pk>/chase/": {  # the office or a leader
+        "POST":                         "L     L     302   302w  302   302   302w  302   302   302",
+        "POST@B":                       "L     L     302   302w  403   403   302w  302   302   302",
+    },
+    "staff/supervision/cases/<int:pk>/supervise/": {  # a leader
+        "POST":                         "L     L     302   302   302   302   302w  302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302w  302   302   302",
+    },
+    "staff/supervision/cases/<int:pk>/supervise/<int:supervision_id>/answer/": {  # the department
+        "POST":                         "L     L     302   302   302w  302w  302   302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/messages/settings/": {  # each person their own
+        "GET":                          "L     L     200   200   200   200   200   200   200   200",
+        "POST":                         "L     L     302w  302w  302w  302w  302w  302w  302w  302w",
+    },
+    "staff/messages/cases/<int:pk>/optout/": {  # those who speak with the complainant
+        "POST":                         "L     L     302w  302w  403   403   302w  403   403   403",
+        "POST@B":                       "L     L     302w  302w  403   403   302w  403   403   403",
     },
     # --- reports ------------------- anon  cmpl  recv  offi  hand  head  lead  veri  audi  admin
     "staff/reports/": {  # departmental staff see their department's figures
@@ -210,6 +250,14 @@ MATRIX: dict[str, dict[str, str]] = {
     },
     "notice/poster.pdf": {
         "GET":                          "200   200   200   200   200   200   200   200   200   200",
+    },
+    "messages/optout/<str:token>/": {  # the link in an e-mail: whoever holds it; GET only asks
+        "GET":                          "200   200   200   200   200   200   200   200   200   200",
+        "POST":                         "200w  200w  200w  200w  200w  200w  200w  200w  200w  200w",
+    },
+    "messages/track/<str:number>/optout/": {  # the complainant who opened the case
+        "POST":                         "302   302w  302   302   302   302   302   302   302   302",
+        "POST@B":                       "302   302   302   302   302   302   302   302   302   302",
     },
     # --- API --------------------------------------- anon  sess  recv  offi  hand  head  lead  veri  audi  admin scopedA
     "api/v1/openapi.json": {  # the schema and its docs page are public; no data in them
@@ -314,8 +362,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "api/v1/notifications": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
     },
-    "api/v1/notifications/read": {
-        "POST":                                         "401   401   200   200   200   200   200   200   200   200   200",
+    "api/v1/notifications/read": {  # the head has unread ones (arrivals, 督办)
+        "POST":                                         "401   401   200   200   200   200w  200   200   200   200   200",
     },
     "api/v1/processes/validate": {
         "POST":                                         "401   401   403   403   403   403   403   403   403   200   403",
@@ -350,6 +398,54 @@ MATRIX: dict[str, dict[str, str]] = {
     "api/v1/triage/complaints/<complaint_id>/merge": {  # A2 merged into the case
         "POST":                                         "401   401   403   201w  403   403   201w  403   403   403   201w",
         "POST@B":                                       "401   401   403   201w  403   403   201w  403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/owner": {  # the department's head, or a leader
+        "POST":                                         "401   401   403   403   403   200w  200w  403   403   403   403",
+        "POST@B":                                       "401   401   403   403   403   403   422   403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/claim": {
+        "POST":                                         "401   401   403   403   200w  200w  403   403   403   403   403",
+        "POST@B":                                       "401   401   403   403   403   403   403   403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/tasks/<task_id>/owner": {
+        "POST":                                         "401   401   403   403   403   200w  200w  403   403   403   403",
+        "POST@B":                                       "401   401   403   403   403   403   422   403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/tasks/<task_id>/claim": {
+        "POST":                                         "401   401   403   403   200w  200w  403   403   403   403   403",
+        "POST@B":                                       "401   401   403   403   403   403   403   403   403   403   403",
+    },
+    "api/v1/workload": {
+        "GET":                                          "401   401   403   200   403   200   200   403   200   200   200",
+    },
+    "api/v1/departments/<code>/assignment": {  # administrators
+        "PUT":                                          "401   401   403   403   403   403   403   403   403   200w  403",
+    },
+    "api/v1/complaints/<complaint_id>/chase": {
+        "POST":                                         "401   401   403   200w  403   403   200w  403   403   403   200w",
+        "POST@B":                                       "401   401   403   200w  403   403   200w  403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/supervision#list_supervision": {
+        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
+        "GET@B":                                        "401   401   200   200   403   403   200   200   200   200   403",
+    },
+    "api/v1/complaints/<complaint_id>/supervision#place": {
+        "POST":                                         "401   401   403   403   403   403   201w  403   403   403   403",
+        "POST@B":                                       "401   401   403   403   403   403   201w  403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/supervision/<supervision_id>/answer": {
+        "POST":                                         "401   401   403   403   200w  200w  403   403   403   403   403",
+        "POST@B":                                       "401   401   403   403   403   403   403   403   403   403   403",
+    },
+    "api/v1/complaints/<complaint_id>/messages": {
+        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
+        "GET@B":                                        "401   401   200   200   403   403   200   200   200   200   403",
+    },
+    "api/v1/me/notification-preferences#get_preferences": {
+        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
+    },
+    "api/v1/me/notification-preferences#put_preferences": {
+        "PUT":                                          "401   401   200w  200w  200w  200w  200w  200w  200w  200w  200w",
     },
     "api/v1/triage/models": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",

@@ -59,9 +59,10 @@ def test_each_event_reaches_the_receiver_once_with_a_valid_signature(staff, rece
     # Nothing is sent while handling the case: deliveries wait for the worker.
     assert receiver.requests == []
     assert Delivery.objects.filter(status=Delivery.PENDING).count() == 3
-    # The 24-hour reply clock: its warning and its breach, swept once.
+    # The 24-hour reply clock: its warning (4 hours before) and its breach, each swept once.
+    assert sweep(now=timezone.now() + timedelta(hours=21)).warned == 1
     result = sweep(now=timezone.now() + timedelta(days=2))
-    assert (result.warned, result.breached) == (1, 1)
+    assert (result.warned, result.breached) == (0, 1)
 
     run = deliver_due()
     assert (run.attempted, run.succeeded) == (5, 5)

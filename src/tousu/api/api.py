@@ -187,6 +187,9 @@ api.add_router("", reference.router)
 api.add_router("/processes", processes.router)
 api.add_router("/statistics", statistics.router)
 api.add_router("/triage", "tousu.triage.api.router")
+api.add_router("", "tousu.owners.api.router")
+api.add_router("", "tousu.supervision.api.router")
+api.add_router("", "tousu.messaging.api.router")
 
 # Last: any other path under /api/v1/ answers in the same error shape, not Django's HTML page.
 fallback = Router()

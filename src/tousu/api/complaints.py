@@ -102,6 +102,7 @@ def _summary(c: Complaint) -> dict:
         "department": c.department.code if c.department else None,
         "severity": c.severity,
         "flags": c.flags,
+        "owner": c.owner.username if c.owner_id else None,
         "received_at": c.received_at,
         "updated_at": c.updated_at,
         "closed_at": c.closed_at,
@@ -134,7 +135,9 @@ def list_complaints(request, response: HttpResponse, filters: Query[ComplaintFil
     """工作台的筛选：范围、搜索、状态、类别、部门、渠道、时限、标记、是否结案、接收日期。
     按接收时间倒序（或 sort 指定的顺序），游标分页：下一页的 cursor 在响应头 `X-Next-Cursor`。
     部门人员只看到本部门的投诉；限定部门的令牌只看到这些部门的投诉。"""
-    qs = filter_complaints(access.complaints(request), filters, request.user)
+    qs = filter_complaints(access.complaints(request), filters, request.user).select_related(
+        "owner"
+    )
     rows, next_cursor = cursor_page(
         qs, sort=filters.sort, cursor=filters.cursor, limit=filters.limit
     )
@@ -159,6 +162,7 @@ def _tasks(tasks) -> list[dict]:
             "kind": t.kind,
             "state": t.state,
             "is_lead": t.is_lead,
+            "owner": t.owner.username if t.owner_id else None,
             "opened_at": t.opened_at,
             "closed_at": t.closed_at,
         }
@@ -245,6 +249,8 @@ def get_complaint(request, complaint_id: Id):
             "severity": complaint.severity,
             "fields": complaint.fields,
             "is_anonymous": complaint.is_anonymous,
+            "owner_name": str(complaint.owner) if complaint.owner_id else "",
+            "chase_count": complaint.chase_count,
             "parties": _parties(detail),
             "tasks": _tasks(detail["tasks"]),
             "events": _events(complaint, detail["events"]),
@@ -353,7 +359,7 @@ def reveal_parties(request, complaint_id: Id):
 )
 def list_tasks(request, complaint_id: Id):
     complaint = access.complaint(request, complaint_id)
-    return Status(200, _tasks(complaint.tasks.select_related("department")))
+    return Status(200, _tasks(complaint.tasks.select_related("department", "owner")))
 
 
 @router.get("/{complaint_id}/events", response={200: list[EventOut], **READ}, summary="事件记录")

@@ -196,7 +196,9 @@ def list_tasks(request, filters: Query[TaskFilters]):
         qs = qs.filter(state=filters.state)
     if filters.department:
         qs = qs.filter(department__code=filters.department)
-    qs = qs.select_related("department", "complaint__process").order_by("-opened_at", "-id")
+    qs = qs.select_related("department", "complaint__process", "owner").order_by(
+        "-opened_at", "-id"
+    )
     return Status(
         200,
         [
@@ -207,6 +209,7 @@ def list_tasks(request, filters: Query[TaskFilters]):
                 "kind": t.kind,
                 "state": t.state,
                 "is_lead": t.is_lead,
+                "owner": t.owner.username if t.owner_id else None,
                 "opened_at": t.opened_at,
                 "closed_at": t.closed_at,
                 "complaint_id": t.complaint_id,

@@ -83,10 +83,28 @@ class PartyIn(Strict):
     kind: Literal["person", "organisation", "department"] = "person"
     name: str = Field("", max_length=100)
     phone: str = Field("", max_length=30)
+    email: str = Field(
+        "",
+        max_length=254,
+        description="电子邮箱：登记回执、答复等通知发到这里（同时有手机号的也发短信）",
+    )
     id_number: str = Field("", max_length=30)
     address: str = Field("", max_length=200)
     nationality: str = Field("", max_length=50)
     relation: str = Field("", max_length=50)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        from django.core.exceptions import ValidationError
+        from django.core.validators import validate_email
+
+        if value:
+            try:
+                validate_email(value)
+            except ValidationError:
+                raise ValueError("电子邮箱格式不正确，应如 name@example.com") from None
+        return value
 
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.get_fixed_timezone(480))
@@ -140,6 +158,7 @@ class PartyOut(Schema):
     kind: str
     name: str
     phone: str
+    email: str = ""
     id_number: str
     address: str
     nationality: str
@@ -158,6 +177,7 @@ class TaskOut(Schema):
     kind: str
     state: str
     is_lead: bool
+    owner: str | None = Field(None, description="任务承办人的用户名")
     opened_at: datetime
     closed_at: datetime | None
 
@@ -242,6 +262,9 @@ class ComplaintOut(Schema):
     is_anonymous: bool
     received_at: datetime
     closed_at: datetime | None
+    owner: str | None = Field(None, description="承办人的用户名")
+    owner_name: str = Field("", description="承办人姓名")
+    chase_count: int = Field(0, description="催办次数")
     parties: list[PartyOut] = Field(description="个人信息已脱敏；见 parties/reveal")
     tasks: list[TaskOut]
     events: list[EventOut]
@@ -262,6 +285,7 @@ class ComplaintSummary(Schema):
     department: str | None
     severity: str = "normal"
     flags: list[str] = Field(default_factory=list)
+    owner: str | None = Field(None, description="承办人的用户名")
     received_at: datetime
     updated_at: datetime | None = None
     closed_at: datetime | None = None
@@ -283,6 +307,12 @@ class ComplaintFilters(Schema):
         None, description="overdue 已超时；due_soon 即将到期；provisional 暂定时限"
     )
     flag: Code | None = Field(None, description="标记，如 escalated、reopened、serious")
+    owner: Text | None = Field(
+        None, max_length=150, description="承办人：me 我承办的；none 未指派；或用户名"
+    )
+    supervision: Literal["open", "overdue", "answered", "any"] | None = Field(
+        None, description="督办：open 督办中；overdue 督办已超时；answered 已回复；any 全部督办件"
+    )
     closed: bool | None = Field(None, description="true 只看已结案；false 只看未结案")
     received_from: date | None = Field(None, description="接收日期不早于（含）")
     received_to: date | None = Field(None, description="接收日期不晚于（含）")

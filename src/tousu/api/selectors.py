@@ -27,7 +27,7 @@ def filter_complaints(qs: QuerySet[Complaint], f, user: User) -> QuerySet[Compla
                 f"{name} 应在 {DATE_RANGE[0]} 与 {DATE_RANGE[1]} 之间",
                 {"fields": {name: ["日期超出范围"]}},
             )
-    return selectors.filter_complaints(
+    qs = selectors.filter_complaints(
         qs,
         user,
         scope=f.scope,
@@ -43,6 +43,10 @@ def filter_complaints(qs: QuerySet[Complaint], f, user: User) -> QuerySet[Compla
         received_from=f.received_from,
         received_to=f.received_to,
     )
+    from tousu.owners.selectors import filter_owner
+    from tousu.supervision.selectors import filter_supervised
+
+    return filter_supervised(filter_owner(qs, user, f.owner or ""), f.supervision or "")
 
 
 # --- cursor pages ---------------------------------------------------------------------------------

@@ -212,6 +212,30 @@ def flow_role_accounts(definition) -> list[tuple[str, list[str], str | None, str
     return accounts
 
 
+def _office_work(definition, rng: random.Random) -> None:
+    """People own the demo's open cases, a leader supervises two (督办) and the office chases one
+    (催办), so the to-do, the workload page and the 督办 filter show a working office."""
+    from tousu.owners.services import assign
+    from tousu.supervision.services import chase, place
+
+    open_cases = list(
+        Complaint.objects.exclude(state__in=definition.closed_states)
+        .filter(department__isnull=False)
+        .order_by("pk")
+    )
+    for c in open_cases:
+        handler = User.objects.filter(department_id=c.department_id, roles__code="handler").first()
+        head = User.objects.filter(department_id=c.department_id, roles__code="dept_head").first()
+        if handler and head and not c.owner_id and rng.random() < 0.75:
+            assign(c, handler, by=head, via="cli")
+    leader = User.objects.filter(roles__code="leader").first()
+    officer = User.objects.filter(roles__code="officer").first()
+    for c in open_cases[:2]:
+        place(c, leader, instruction="请抓紧办理，按期答复投诉人", workdays=3, via="cli")
+    if open_cases[2:3] and officer:
+        chase(open_cases[2], officer, note="请加快进度", via="cli")
+
+
 def _train_triage(name: str) -> None:
     """Templates shipped with labelled samples start with a trained classifier, not only keywords."""
     from pathlib import Path
@@ -310,6 +334,7 @@ def initialise(
             via="cli",
         )
         walk(complaint, users, rng, steps=rng.randint(0, 12))
+    _office_work(definition, rng)
 
     path = settings.DATA_DIR / "demo-credentials.txt"
     path.write_text("".join(f"{u}\t{p}\t{n}\n" for u, p, n in credentials), encoding="utf-8")

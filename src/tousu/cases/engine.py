@@ -626,11 +626,8 @@ def _notify(complaint: Complaint, notes, facts, form=None) -> None:
     for note in notes:
         if not applies(note.when, facts, form):
             continue
-        notify_roles(
-            complaint, note.roles, "flow.notify", f"{complaint.tracking_number}：{note.text}"
-        )
         # On the case's record too: who was told what, when (F17: reported at once).
-        Event.objects.create(
+        event = Event.objects.create(
             complaint=complaint,
             action="notified",
             label=f"已通知：{note.text}"[:100],
@@ -640,6 +637,13 @@ def _notify(complaint: Complaint, notes, facts, form=None) -> None:
             via="system",
             payload={"roles": list(note.roles), "text": note.text},
             round=complaint.round,
+        )
+        notify_roles(
+            complaint,
+            note.roles,
+            "flow.notify",
+            f"{complaint.tracking_number}：{note.text}",
+            key=f"e{event.pk}",
         )
 
 

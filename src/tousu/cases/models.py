@@ -98,6 +98,17 @@ class Complaint(models.Model):
     created_at = models.DateTimeField("登记时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     closed_at = models.DateTimeField("结案时间", null=True, blank=True)
+    # The named person handling the case in its responsible department (tousu.owners): a
+    # projection of the assignment events; chased shows how often the office pressed for it (催办).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="承办人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_complaints",
+    )
+    chase_count = models.PositiveIntegerField("催办次数", default=0)
     # The nearest due time of the case's running clocks: a projection the clock services keep, so
     # queues sort by deadline and find overdue cases from one index instead of aggregating clocks.
     next_due_at = models.DateTimeField("最近截止", null=True, blank=True, db_index=True)
@@ -164,6 +175,7 @@ class Party(models.Model):
     address = models.CharField("地址", max_length=200, blank=True)
     nationality = models.CharField("国籍", max_length=50, blank=True)
     relation = models.CharField("与当事人关系", max_length=50, blank=True)
+    email = models.EmailField("电子邮箱", max_length=254, blank=True, default="")
     extra = models.JSONField("其他信息", default=dict, blank=True)
 
     class Meta:
@@ -252,6 +264,14 @@ class Task(models.Model):
     round = models.PositiveSmallIntegerField("办理轮次", default=1)
     state = models.CharField("状态", max_length=10, choices=STATE, default=OPEN)
     is_lead = models.BooleanField("牵头", default=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="承办人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_tasks",
+    )
     opened_at = models.DateTimeField("派发时间", default=timezone.now)
     closed_at = models.DateTimeField("完成时间", null=True, blank=True)
     opened_by = models.ForeignKey(

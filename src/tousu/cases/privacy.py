@@ -22,6 +22,11 @@ def mask_id_number(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
+def mask_email(value: str) -> str:
+    name, at, domain = value.partition("@")
+    return (name[:1] + "***" + at + domain) if at else ("***" if value else "")
+
+
 def mask_address(value: str) -> str:
     return value[:6] + "***" if len(value) > 6 else ("***" if value else "")
 
@@ -31,6 +36,7 @@ MASKERS = {
     "phone": mask_phone,
     "id_number": mask_id_number,
     "address": mask_address,
+    "email": mask_email,
 }
 
 
@@ -41,6 +47,7 @@ def party_dict(party, *, reveal: bool) -> dict:
         "kind": party.kind,
         "name": party.name,
         "phone": party.phone,
+        "email": party.email,
         "id_number": party.id_number,
         "address": party.address,
         "nationality": party.nationality,

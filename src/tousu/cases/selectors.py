@@ -72,7 +72,7 @@ def case_detail(complaint: Complaint) -> dict:
     """Everything a case page or API reader needs, in few queries."""
     return {
         "parties": list(complaint.parties.all()),
-        "tasks": list(complaint.tasks.select_related("department")),
+        "tasks": list(complaint.tasks.select_related("department", "owner")),
         "events": list(complaint.events.select_related("actor")),
         "attachments": list(complaint.attachments.all()),
         "clocks": list(complaint.clocks.all()),

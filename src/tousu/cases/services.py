@@ -29,7 +29,17 @@ from .models import (
 )
 from .signals import complaint_registered
 
-PARTY_FIELDS = ("role", "kind", "name", "phone", "id_number", "address", "nationality", "relation")
+PARTY_FIELDS = (
+    "role",
+    "kind",
+    "name",
+    "phone",
+    "email",
+    "id_number",
+    "address",
+    "nationality",
+    "relation",
+)
 
 
 def next_counter(key: str) -> int:
@@ -176,7 +186,12 @@ def register_complaint(
         breach_if_past_due(clocks, now)
         notify_registered(complaint)
         complaint_registered.send(
-            sender=Complaint, complaint=complaint, event=event, parties=party_rows, clocks=clocks
+            sender=Complaint,
+            complaint=complaint,
+            event=event,
+            parties=party_rows,
+            clocks=clocks,
+            access_code=code,  # for the acknowledgement to the complainant (tousu.messaging)
         )
     return complaint, code
 

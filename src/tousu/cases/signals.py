@@ -4,7 +4,8 @@ e-mail) belong in `transaction.on_commit`."""
 
 from django.dispatch import Signal
 
-# complaint, event, parties, clocks (the rows just written: receivers need not read them back)
+# complaint, event, parties, clocks (the rows just written: receivers need not read them back),
+# access_code (the one moment it exists in clear: the complainant's acknowledgement carries it)
 complaint_registered = Signal()
 # complaint, action (ActionDef), event, user
 action_applied = Signal()

@@ -9,19 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from tousu import workdays
 from tousu.accounts.models import User
-from tousu.accounts.roles import DEPARTMENTAL_ROLES
 from tousu.cases.errors import Forbidden, Invalid
 from tousu.cases.models import Complaint, Event
 from tousu.processes import conditions
 from tousu.processes.definition import ClockDef
 
-from .models import CalendarOverride, CalendarYear, Clock, Notification
-from .signals import clock_breached, clock_warning
+from .models import CalendarOverride, CalendarYear, Clock
+from .signals import clock_breached, clock_extended, clock_warning
 
 DAY_UNITS = ("calendar_days", "working_days")
 _CALENDAR: tuple[float, workdays.Calendar] | None = None
@@ -338,7 +336,7 @@ def extend(
             clock.warned_at = None  # a new warning is due before the new deadline
     clock.save()
     refresh_next_due(clock.complaint)
-    Event.objects.create(
+    event = Event.objects.create(
         complaint=clock.complaint,
         action="clock_extended",
         label=f"延长时限：{clock.label}",
@@ -356,6 +354,7 @@ def extend(
         },
         comment=reason,
     )
+    clock_extended.send(sender=Clock, clock=clock, event=event, reason=reason)
     return clock
 
 
@@ -368,40 +367,56 @@ class SweepResult:
     breached: int = 0
 
 
-def _recipients(complaint: Complaint, roles) -> list[User]:
-    users = User.objects.filter(is_active=True, roles__code__in=list(roles)).distinct()
-    departmental = set(roles) & DEPARTMENTAL_ROLES
-    if departmental:
-        users = users.filter(
-            Q(roles__code__in=list(set(roles) - DEPARTMENTAL_ROLES))
-            | Q(department_id=complaint.department_id)
-        ).distinct()
-    return list(users)
+SUPERVISION_CLOCK = "supervision"  # 督办 (tousu.supervision): the leader and the department hear
 
 
-def notify_roles(complaint: Complaint, roles, kind: str, message: str) -> None:
-    """Tell the holders of these roles (departmental roles: of the case's department)."""
-    _notify(complaint, roles, kind, message)
+def notify_roles(complaint: Complaint, roles, kind: str, message: str, *, key: str) -> None:
+    """Tell the holders of these roles (departmental roles: of the case's department), once per
+    `key`, through the outbox."""
+    from tousu.messaging.outbox import users_with_roles
+
+    _notify(users_with_roles(roles, complaint.department_id), complaint, kind, message, key=key)
 
 
-def _notify(complaint: Complaint, roles, kind: str, message: str) -> None:
-    from .tasks import send_notification_emails
+def _recipients(clock: Clock, roles) -> list[User]:
+    """Who hears of a clock: the roles the definition names (departmental ones in the case's
+    department), the case's owners, and for a 督办 the leader who placed it and the department's
+    heads."""
+    from tousu.messaging.outbox import users_with_roles
 
-    users = _recipients(complaint, roles)
-    Notification.objects.bulk_create(
-        Notification(user=u, complaint=complaint, kind=kind, message=message[:300]) for u in users
+    c = clock.complaint
+    if clock.name == SUPERVISION_CLOCK:
+        roles = ()  # the leader's own deadline for the department, not the office's
+    users = users_with_roles(roles, c.department_id)
+    owner_ids = set(
+        c.tasks.filter(state="open", owner__isnull=False).values_list("owner_id", flat=True)
     )
-    emails = [u.email for u in users if u.email]
-    if emails:
-        transaction.on_commit(lambda: send_notification_emails.enqueue(emails, message))
+    if c.owner_id:
+        owner_ids.add(c.owner_id)
+    users += list(User.objects.filter(pk__in=owner_ids, is_active=True))
+    if clock.name == SUPERVISION_CLOCK:
+        users += users_with_roles(["dept_head"], c.department_id)
+        placed = getattr(getattr(clock, "supervision", None), "placed_by", None)
+        if placed is not None:
+            users.append(placed)
+    return users
+
+
+def _notify(users, complaint: Complaint, kind: str, message: str, key: str) -> None:
+    """One message per person through the outbox (in-app, and e-mail or digest by preference)."""
+    from tousu.messaging.outbox import notify_staff
+
+    notify_staff(users, kind=kind, text=message, complaint=complaint, key=key)
 
 
 def _candidates(field: str, now: datetime, limit: int):
-    """Running clocks past their warning/due moment; locked rows are left to the other worker."""
+    """Running clocks past their warning/due moment; locked rows are left to the other worker. A
+    clock already past due gets no warning: its breach is the one message."""
     stamp = {"warn_at": "warned_at", "due_at": "breached_at"}[field]
+    later = {"due_at__gt": now} if field == "warn_at" else {}
     return list(
         Clock.objects.select_for_update(skip_locked=True)
-        .filter(state=Clock.RUNNING, **{f"{field}__lte": now, f"{stamp}__isnull": True})
+        .filter(state=Clock.RUNNING, **{f"{field}__lte": now, f"{stamp}__isnull": True}, **later)
         .order_by(field)
         .values_list("pk", flat=True)[:limit]
     )
@@ -411,6 +426,8 @@ def _fire(pk: int, stamp: str, now: datetime) -> Clock | None:
     # The conditional update is what makes each warning and breach happen exactly once.
     if not Clock.objects.filter(pk=pk, **{f"{stamp}__isnull": True}).update(**{stamp: now}):
         return None
+    if stamp == "breached_at":  # past due: no "将于…到期" any more, now or later
+        Clock.objects.filter(pk=pk, warned_at__isnull=True).update(warned_at=now)
     return Clock.objects.select_related("complaint__process", "complaint__department").get(pk=pk)
 
 
@@ -437,6 +454,10 @@ def sweep(now: datetime | None = None, batch: int = 500) -> SweepResult:
     return result
 
 
+def _is_supervision(clock: Clock) -> bool:
+    return clock.name == SUPERVISION_CLOCK
+
+
 def _warn(clock: Clock, now: datetime) -> None:
     c = clock.complaint
     d = _clock_def(c, clock.name)
@@ -454,15 +475,19 @@ def _warn(clock: Clock, now: datetime) -> None:
         created_at=now,
     )
     _notify(
+        _recipients(clock, d.notify_roles if d else ("officer",)),
         c,
-        d.notify_roles if d else ("officer",),
-        "clock.warning",
+        "supervised.warning" if _is_supervision(clock) else "clock.warning",
         f"{c.tracking_number}「{clock.label}」将于 {when} 到期",
+        key=f"e{event.pk}",
     )
     clock_warning.send(sender=Clock, complaint=c, clock=clock, event=event)
 
 
 def _breach(clock: Clock, now: datetime, *, reason: str = "") -> None:
+    """One breach, one message per person: those the definition names, the owners, and (when the
+    definition escalates) the leaders, who are told it was escalated to them. `reason`: why it is
+    breached the moment it starts (counted from a moment already past its due time)."""
     c = clock.complaint
     d = _clock_def(c, clock.name)
     actions = d.on_breach if d else ("flag", "notify")
@@ -480,15 +505,11 @@ def _breach(clock: Clock, now: datetime, *, reason: str = "") -> None:
         round=c.round,
         created_at=now,
     )
-    if "notify" in actions:
-        _notify(
-            c,
-            d.notify_roles if d else ("officer",),
-            "clock.breached",
-            f"{c.tracking_number}「{clock.label}」已于 {when} 超时",
-        )
     clock_breached.send(sender=Clock, complaint=c, clock=clock, event=event)
+    leaders: list[User] = []
     if "escalate" in actions:
+        from tousu.messaging.outbox import users_with_roles
+
         Event.objects.create(
             complaint=c,
             action="escalated",
@@ -501,9 +522,24 @@ def _breach(clock: Clock, now: datetime, *, reason: str = "") -> None:
             round=c.round,
             created_at=now,
         )
+        leaders = users_with_roles(["leader"])
         _notify(
+            leaders,
             c,
-            ("leader",),
             "clock.escalated",
-            f"{c.tracking_number}「{clock.label}」超时，已上报领导",
+            f"{c.tracking_number}「{clock.label}」已于 {when} 超时，已上报领导",
+            key=f"e{event.pk}",
+        )
+    if "notify" in actions or _is_supervision(clock):
+        told = {u.pk for u in leaders}
+        _notify(
+            [
+                u
+                for u in _recipients(clock, d.notify_roles if d else ("officer",))
+                if u.pk not in told
+            ],
+            c,
+            "supervised.breached" if _is_supervision(clock) else "clock.breached",
+            f"{c.tracking_number}「{clock.label}」已于 {when} 超时",
+            key=f"e{event.pk}",
         )

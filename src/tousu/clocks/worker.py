@@ -14,6 +14,7 @@ log = logging.getLogger("tousu.worker")
 # Periodic work other apps contribute (webhook deliveries, scheduled reports): dotted paths of
 # functions taking no argument, run on every pass after the sweep; a missing app is skipped.
 PERIODIC = (
+    "tousu.messaging.services.run_due",
     "tousu.webhooks.services.deliver_due",
     "tousu.reports.services.run_scheduled",
 )

@@ -276,6 +276,9 @@ def _other_rows(complaint: Complaint, s: scrub.Scrubber) -> None:
     for n in Notification.objects.filter(complaint_id=pk):
         if (text := s.text(n.message)) != n.message:
             Notification.objects.filter(pk=n.pk).update(message=text)
+    from tousu.messaging.services import redact_for_retention
+
+    redact_for_retention(pk, s.text)  # the outbox: the complainant's addresses, texts that quote
     for link in CaseLink.objects.filter(models.Q(source_id=pk) | models.Q(target_id=pk)):
         if (text := s.text(link.note)) != link.note:
             CaseLink.objects.filter(pk=link.pk).update(note=text)

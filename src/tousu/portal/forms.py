@@ -24,6 +24,14 @@ class SubmitForm(forms.Form):
         help_text="用于联系您和查询进度",
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
     )
+    email = forms.EmailField(
+        label="电子邮箱",
+        max_length=254,
+        required=False,
+        help_text="选填：受理回执、答复和结果也会发到这个邮箱",
+        error_messages={"invalid": "电子邮箱格式不正确，应如 name@example.com"},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+    )
     address = forms.CharField(label="联系地址", max_length=200, required=False)
     content = forms.CharField(
         label="投诉内容",
@@ -96,9 +104,10 @@ class SubmitForm(forms.Form):
                 "role": "complainant",
                 "name": d.get("name", "").strip(),
                 "phone": d.get("phone", "").strip(),
+                "email": (d.get("email") or "").strip(),
                 "address": d.get("address", "").strip(),
             }
-            if any(party[k] for k in ("name", "phone", "address")):
+            if any(party[k] for k in ("name", "phone", "email", "address")):
                 parties.append(party)
         # The flow's own form checks the sector fields again at registration: pass what was sent.
         fields = {

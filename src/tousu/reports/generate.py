@@ -599,7 +599,7 @@ class CaseWalk:
                         due.append((at, 0, c))
                 if c["warn_at"] is not None and c["warned_at"] is None:
                     at = self.g.next_sweep(max(c["warn_at"], c["basis_at"]))
-                    if at < until:
+                    if at < until and at < c["due_at"]:  # past due: the breach is the one message
                         due.append((at, 1, c))
             if not due:
                 return
@@ -607,6 +607,8 @@ class CaseWalk:
             payload = {"clock": c["name"], "due": _utc_iso(c["due_at"])}
             if kind == 0:
                 c["breached_at"] = at
+                if c["warned_at"] is None:  # as clocks.services._fire: no warning after a breach
+                    c["warned_at"] = at
                 self._breach(c, at)
             else:
                 c["warned_at"] = at

@@ -955,6 +955,9 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
         "external_cases": external_cases,
         "capa": capa,
         "league": league,
+        # 督办件 and the work per owner (tousu.supervision, tousu.owners): small tables of their own.
+        "supervision": _supervision_figures(f, now),
+        "people": _people_figures(f, now),
         "has_verdicts": any(rules_for(p).has_verdicts for p in in_scope),
         "has_routes": any(rules_for(p).routes for p in in_scope),
         "has_capa": any(rules_for(p).capa_verified or rules_for(p).capa_failed for p in in_scope),
@@ -964,6 +967,18 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     if use_cache:
         cache.set(key, data, CACHE_SECONDS)
     return data
+
+
+def _supervision_figures(f: Filters, now: datetime) -> dict:
+    from tousu.supervision.selectors import figures
+
+    return figures(f, now)
+
+
+def _people_figures(f: Filters, now: datetime) -> list[dict]:
+    from tousu.owners.selectors import people_figures
+
+    return people_figures(f, now)
 
 
 # --- narrative ----------------------------------------------------------------------------------

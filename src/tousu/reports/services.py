@@ -447,6 +447,7 @@ EXPORT_COLUMNS = [
     "首次评价",
     "标记",
     "时限",
+    "承办人",
 ]
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?\d{3,4}(\d{4})(?!\d)")
@@ -544,6 +545,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                 "content",
                 "closed_at",
                 "flags",
+                "owner_id",
             )
         )
         parties: dict[int, list] = {}
@@ -564,6 +566,9 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                 "complaint_id", flat=True
             )
         )
+        owners = {
+            u.pk: str(u) for u in User.objects.filter(owned_complaints__pk__in=part).distinct()
+        }
         for (
             pk,
             number,
@@ -577,6 +582,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
             content,
             closed,
             flags,
+            owner,
         ) in rows:
             people = parties.get(pk, [])
             complainant = next((p for p in people if p[0] == "complainant"), None)
@@ -611,6 +617,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                 SATISFACTION_LABELS.get(sat, ""),
                 "、".join(flag_labels.get(x, x) for x in flags or []),
                 "有超时" if pk in late else "",
+                owners.get(owner, "") if owner else "",
             ]
             yield [neutralise(v) for v in row]
 

@@ -30,6 +30,13 @@ class RegistrationForm(ChineseForm):
     channel = forms.ChoiceField(label="渠道")
     complainant_name = forms.CharField(label="投诉人姓名", max_length=100, required=False)
     complainant_phone = forms.CharField(label="联系电话", max_length=30, required=False)
+    complainant_email = forms.EmailField(
+        label="电子邮箱",
+        max_length=254,
+        required=False,
+        help_text="填写后，登记回执和答复也发到这个邮箱",
+        error_messages={"invalid": "电子邮箱格式不正确，应如 name@example.com"},
+    )
     relation = forms.CharField(
         label="与当事人关系", max_length=50, required=False, help_text="如：本人、患者家属、业主"
     )
@@ -106,12 +113,13 @@ class RegistrationForm(ChineseForm):
     def registration_kwargs(self) -> dict:
         d = self.cleaned_data
         parties = []
-        if d["complainant_name"] or d["complainant_phone"]:
+        if d["complainant_name"] or d["complainant_phone"] or d.get("complainant_email"):
             parties.append(
                 {
                     "role": "complainant",
                     "name": d["complainant_name"],
                     "phone": d["complainant_phone"],
+                    "email": d.get("complainant_email", ""),
                     "relation": d["relation"],
                 }
             )

@@ -13,7 +13,9 @@ from tousu.accounts.models import Department, User
 from tousu.cases import engine, selectors
 from tousu.cases.errors import CaseError
 from tousu.cases.models import FLAG_LABELS, Complaint
+from tousu.owners import selectors as owners
 from tousu.processes.models import Category, ProcessDefinition
+from tousu.supervision import selectors as supervision
 
 SORTS = {
     "-received": ("-received_at", "接收时间（新→旧）"),
@@ -41,6 +43,8 @@ class QueueParams:
     channel: str = ""
     clock: str = ""
     flag: str = ""
+    owner: str = ""  # "me", "none" or a username (tousu.owners)
+    supervision: str = ""  # 督办: open, overdue, answered, any
     date_from: date | None = None
     date_to: date | None = None
     sort: str = "-received"
@@ -57,6 +61,8 @@ class QueueParams:
             channel=get.get("channel", "")[:20],
             clock=get.get("clock", ""),
             flag=get.get("flag", "")[:50],
+            owner=get.get("owner", "")[:150],
+            supervision=get.get("supervision", "")[:20],
             date_from=_date(get.get("date_from", "")),
             date_to=_date(get.get("date_to", "")),
             sort=get.get("sort", "-received"),
@@ -67,6 +73,8 @@ class QueueParams:
             p.sort = "-received"
         if p.clock not in selectors.CLOCK_FILTERS:
             p.clock = ""
+        if p.supervision not in supervision.FILTERS:
+            p.supervision = ""
         for key in ("date_from", "date_to"):
             if get.get(key) and getattr(p, key) is None:
                 p.errors.append(f"日期「{get.get(key)}」无效，应为 YYYY-MM-DD")
@@ -95,6 +103,7 @@ def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
         received_from=p.date_from,
         received_to=p.date_to,
     )
+    qs = supervision.filter_supervised(owners.filter_owner(qs, user, p.owner), p.supervision)
     order, _ = SORTS[p.sort]
     if order is None:
         return selectors.with_next_due(qs).order_by(
@@ -117,6 +126,8 @@ def choices(user: User) -> dict:
         "departments": dict(Department.objects.filter(is_active=True).values_list("code", "name")),
         "clocks": selectors.CLOCK_FILTERS,
         "flags": FLAG_LABELS,
+        "owners": owners.owner_choices(user),
+        "supervision": supervision.FILTERS,
         "sorts": {k: v[1] for k, v in SORTS.items()},
     }
 

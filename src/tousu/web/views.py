@@ -23,10 +23,12 @@ from tousu.cases.models import Counter
 from tousu.cases.privacy import party_dict
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
+from tousu.owners import selectors as owners
 from tousu.processes.diagram import notes as diagram_notes
 from tousu.processes.diagram import render_svg
 from tousu.processes.models import Category
 from tousu.processes.selectors import active_process
+from tousu.supervision import selectors as supervision
 from tousu.triage import selectors as triage
 
 from . import queues
@@ -45,16 +47,24 @@ def _case_or_error(request, pk):
 
 
 def _rows(page):
-    status = selectors.clock_status(page.object_list)
-    return [(c, *status.get(c.pk, (None, ""))) for c in page.object_list]
+    cases = list(page.object_list)
+    status = selectors.clock_status(cases)
+    owners.label_rows(cases)
+    supervision.label_rows(cases)
+    return [(c, *status.get(c.pk, (None, ""))) for c in cases]
 
 
 @login_required
 def home(request):
     todo = selectors.with_next_due(
         selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
-    ).order_by(F("next_due").asc(nulls_last=True), "-received_at")
-    page = Paginator(todo, 30).get_page(request.GET.get("page"))
+    )
+    # Person first, then the department's: what I hold, then what nobody holds yet.
+    ordered = owners.mine_first(todo, request.user).order_by(
+        "holder_rank", F("next_due").asc(nulls_last=True), "-received_at"
+    )
+    page = Paginator(ordered, 30).get_page(request.GET.get("page"))
+    dept = request.user.department_id
     return render(
         request,
         "web/home.html",
@@ -63,6 +73,20 @@ def home(request):
             "rows": _rows(page),
             "overdue": selectors.filter_by_clock(todo, "overdue").count(),
             "due_soon": selectors.filter_by_clock(todo, "due_soon").count(),
+            "held": owners.filter_owner(
+                selectors.visible_complaints(request.user).filter(closed_at__isnull=True),
+                request.user,
+                "me",
+            ).count(),
+            "unassigned": owners.filter_owner(
+                selectors.visible_complaints(request.user).filter(
+                    department_id=dept, closed_at__isnull=True
+                ),
+                request.user,
+                "none",
+            ).count()
+            if dept
+            else None,
             "notes": request.user.notifications.filter(read_at__isnull=True)[:8],
         },
     )
@@ -129,7 +153,9 @@ def leader_inbox(request):
         )
     cases = list(
         selectors.with_next_due(
-            selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
+            selectors.visible_complaints(request.user)
+            .filter(selectors.actionable(request.user))
+            .filter(supervision.awaiting_leader())  # a decision, not an optional record
         ).order_by(F("next_due").asc(nulls_last=True))[:50]
     )
     items = []
@@ -147,7 +173,7 @@ def leader_inbox(request):
         )
         shown = selectors.event_rows(c, [proposal])[0][1] if proposal else []
         items.append({"c": c, "actions": actions, "proposal": proposal, "shown": shown})
-    return render(request, "web/leader_inbox.html", {"items": items})
+    return render(request, "web/leader_inbox.html", {"items": items, "now": timezone.now()})
 
 
 def _detail_context(request, complaint, *, reveal=False):

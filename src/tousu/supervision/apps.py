@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SupervisionConfig(AppConfig):
+    name = "tousu.supervision"
+    verbose_name = "催办与督办"
