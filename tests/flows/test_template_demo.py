@@ -41,6 +41,11 @@ def test_init_with_demo_creates_cases_in_several_states(template):
         "clock_warning",
         "clock_breached",
         "escalated",
+        # The office's own work beside the flow: owners, 督办, 催办.
+        "assigned",
+        "auto_assigned",
+        "supervised",
+        "chased",
     }
     assert set(cases.values_list("events__action", flat=True)) <= actions
 
