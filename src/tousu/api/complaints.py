@@ -16,7 +16,7 @@ from tousu.cases.attachments import ALLOWED_TYPES, add_attachment
 from tousu.cases.errors import Forbidden, Invalid, NotFound
 from tousu.cases.forms import json_schema
 from tousu.cases.models import Complaint
-from tousu.cases.privacy import party_dict
+from tousu.cases.privacy import CaseMask, may_reveal, party_dict
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.processes.selectors import active_process
@@ -89,7 +89,7 @@ def create_complaint(
     return Status(status, body)
 
 
-def _summary(c: Complaint) -> dict:
+def _summary(c: Complaint, mask: CaseMask) -> dict:
     return {
         "id": c.pk,
         "tracking_number": c.tracking_number,
@@ -98,7 +98,7 @@ def _summary(c: Complaint) -> dict:
         "state_label": c.state_label,
         "version": c.version,
         "channel": c.channel,
-        "title": c.title,
+        "title": mask.text(c.title),
         "category": c.category.code if c.category else None,
         "department": c.department.code if c.department else None,
         "severity": c.severity,
@@ -144,11 +144,8 @@ def list_complaints(request, response: HttpResponse, filters: Query[ComplaintFil
         query = request.GET.copy()
         query["cursor"] = next_cursor
         response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
-    return Status(200, [_summary(c) for c in rows])
-
-
-def _parties(detail) -> list[dict]:
-    return [party_dict(p, reveal=False) for p in detail["parties"]]
+    masks = selectors.masks_for(rows)
+    return Status(200, [_summary(c, masks[c.pk]) for c in rows])
 
 
 def _tasks(tasks) -> list[dict]:
@@ -167,7 +164,7 @@ def _tasks(tasks) -> list[dict]:
     ]
 
 
-def _events(complaint: Complaint, events) -> list[dict]:
+def _events(complaint: Complaint, events, mask: CaseMask) -> list[dict]:
     return [
         {
             "id": e.pk,
@@ -177,13 +174,13 @@ def _events(complaint: Complaint, events) -> list[dict]:
             "to_state": e.to_state,
             "actor": e.actor_name,
             "via": e.via,
-            "payload": e.payload,
+            "payload": e.payload,  # masked like everything else in the view
             "shown": [{"label": label, "value": value} for label, value in shown],
             "comment": e.comment,
             "visibility": e.visibility,
             "created_at": e.created_at,
         }
-        for e, shown in selectors.event_rows(complaint, events)
+        for e, shown in selectors.event_rows(complaint, events, mask=mask)
     ]
 
 
@@ -213,11 +210,11 @@ def _clocks(request, complaint: Complaint, clocks) -> list[dict]:
     return out
 
 
-def _attachments(complaint: Complaint, attachments) -> list[dict]:
+def _attachments(complaint: Complaint, attachments, mask: CaseMask) -> list[dict]:
     return [
         {
             "id": a.pk,
-            "name": a.original_name,
+            "name": mask.text(a.original_name),
             "content_type": a.content_type,
             "size": a.size,
             "sha256": a.sha256,
@@ -235,22 +232,23 @@ def get_complaint(request, complaint_id: Id):
     """案件全貌：当事人（个人信息按角色脱敏）、任务、事件、时限、附件。"""
     complaint = access.complaint(request, complaint_id)
     detail = selectors.case_detail(complaint)
+    mask = CaseMask.for_case(complaint, parties=detail["parties"], events=detail["events"])
     return Status(
         200,
         {
-            **_summary(complaint),
+            **_summary(complaint, mask),
             "process_version": complaint.process.version,
-            "content": complaint.content,
-            "request": complaint.request,
+            "content": mask.text(complaint.content),
+            "request": mask.text(complaint.request),
             "complexity": complaint.complexity,
             "severity": complaint.severity,
-            "fields": complaint.fields,
+            "fields": mask.fields(complaint.fields),
             "is_anonymous": complaint.is_anonymous,
-            "parties": _parties(detail),
+            "parties": [mask.party(p) for p in detail["parties"]],
             "tasks": _tasks(detail["tasks"]),
-            "events": _events(complaint, detail["events"]),
+            "events": _events(complaint, detail["events"], mask),
             "clocks": _clocks(request, complaint, detail["clocks"]),
-            "attachments": _attachments(complaint, detail["attachments"]),
+            "attachments": _attachments(complaint, detail["attachments"], mask),
         },
     )
 
@@ -327,9 +325,10 @@ def list_parties(request, complaint_id: Id):
     summary="查看未脱敏的当事人信息",
 )
 def reveal_parties(request, complaint_id: Id):
-    """接待员、投诉专员、领导可以查看；每次查看都在案件上记一条「查看未脱敏个人信息」事件。"""
+    """接待员、投诉专员、领导可以查看；每次查看都在案件上记一条「查看未脱敏个人信息」事件。
+    同时给出未脱敏的投诉内容和行业字段。"""
     complaint = access.complaint(request, complaint_id)
-    if not request.user.has_role(*PERSONAL_DATA_ROLES):
+    if not may_reveal(request.user):
         raise Forbidden(
             "您的角色不能查看未脱敏的个人信息",
             {"roles": sorted(PERSONAL_DATA_ROLES)},
@@ -341,6 +340,10 @@ def reveal_parties(request, complaint_id: Id):
         200,
         {
             "parties": [party_dict(p, reveal=True) for p in complaint.parties.all()],
+            "title": complaint.title,
+            "content": complaint.content,
+            "request": complaint.request,
+            "fields": complaint.fields,
             "event_id": event.pk,
         },
     )
@@ -361,7 +364,9 @@ def list_tasks(request, complaint_id: Id):
 def list_events(request, complaint_id: Id):
     """案件的全部事件，按时间顺序；只追加，不修改。"""
     complaint = access.complaint(request, complaint_id)
-    return Status(200, _events(complaint, list(complaint.events.select_related("actor"))))
+    events = list(complaint.events.select_related("actor"))
+    mask = CaseMask.for_case(complaint, events=events)
+    return Status(200, _events(complaint, events, mask))
 
 
 @router.get("/{complaint_id}/clocks", response={200: list[ClockOut], **READ}, summary="时限")
@@ -428,7 +433,8 @@ DOWNLOAD_CONTENT = {
 )
 def list_attachments(request, complaint_id: Id):
     complaint = access.complaint(request, complaint_id)
-    return Status(200, _attachments(complaint, complaint.attachments.order_by("pk")))
+    mask = CaseMask.for_case(complaint)
+    return Status(200, _attachments(complaint, complaint.attachments.order_by("pk"), mask))
 
 
 @router.post(
@@ -460,7 +466,7 @@ def upload_attachment(
         via="api",
         actor_name=access.actor(request),
     )
-    return Status(201, _attachments(complaint, [attachment])[0])
+    return Status(201, _attachments(complaint, [attachment], CaseMask.for_case(complaint))[0])
 
 
 @router.get(

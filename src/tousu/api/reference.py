@@ -235,23 +235,29 @@ class NotificationFilters(Schema):
 )
 def list_notifications(request, filters: Query[NotificationFilters]):
     """时限预警、超时等提醒（与工作台的通知相同），新的在前。"""
+    from tousu.cases.privacy import mask_text
+    from tousu.cases.selectors import masks_for
     from tousu.clocks.models import Notification
 
-    qs = Notification.objects.filter(user_id=request.user.pk)
+    qs = Notification.objects.filter(user_id=request.user.pk).select_related("complaint__process")
     if filters.unread:
         qs = qs.filter(read_at__isnull=True)
+    notes = list(qs[: filters.limit])
+    masks = masks_for({n.complaint_id: n.complaint for n in notes if n.complaint_id}.values())
     return Status(
         200,
         [
             {
                 "id": n.pk,
                 "kind": n.kind,
-                "message": n.message,
+                "message": masks[n.complaint_id].text(n.message)
+                if n.complaint_id in masks
+                else mask_text(n.message),
                 "complaint_id": n.complaint_id,
                 "created_at": n.created_at,
                 "read_at": n.read_at,
             }
-            for n in qs[: filters.limit]
+            for n in notes
         ],
     )
 

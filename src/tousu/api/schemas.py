@@ -148,6 +148,10 @@ class PartyOut(Schema):
 
 class RevealedParties(Schema):
     parties: list[PartyOut] = Field(description="未脱敏的当事人信息")
+    title: str = Field("", description="未脱敏的摘要")
+    content: str = Field("", description="未脱敏的投诉内容")
+    request: str = Field("", description="未脱敏的诉求")
+    fields: dict[str, Any] = Field(default_factory=dict, description="未脱敏的行业字段")
     event_id: int = Field(description="记录这次查看的事件")
 
 
@@ -238,7 +242,7 @@ class ComplaintOut(Schema):
     complexity: str
     severity: str
     flags: list[str]
-    fields: dict[str, Any]
+    fields: dict[str, Any] = Field(description="行业字段；标为个人信息的已脱敏")
     is_anonymous: bool
     received_at: datetime
     closed_at: datetime | None

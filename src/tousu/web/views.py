@@ -14,13 +14,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Department, Organisation
-from tousu.accounts.roles import PERSONAL_DATA_ROLES
 from tousu.cases import engine, selectors, services
 from tousu.cases.attachments import add_attachment
 from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
-from tousu.cases.privacy import party_dict
+from tousu.cases.privacy import CaseMask, mask_text, may_reveal
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.processes.diagram import notes as diagram_notes
@@ -46,7 +45,22 @@ def _case_or_error(request, pk):
 
 def _rows(page):
     status = selectors.clock_status(page.object_list)
+    masks = selectors.masks_for(page.object_list)
+    for c in page.object_list:  # lists show every personal value masked
+        c.shown_title = masks[c.pk].text(c.title)
     return [(c, *status.get(c.pk, (None, ""))) for c in page.object_list]
+
+
+def _masked_notes(notes) -> list:
+    """Notifications with their text masked like the case they are about (a risk alert quotes the
+    complaint's title)."""
+    notes = list(notes)
+    cases = {n.complaint_id: n.complaint for n in notes if n.complaint_id}
+    masks = selectors.masks_for(cases.values())
+    for n in notes:
+        mask = masks.get(n.complaint_id)
+        n.shown = mask.text(n.message) if mask else mask_text(n.message)
+    return notes
 
 
 @login_required
@@ -63,7 +77,7 @@ def home(request):
             "rows": _rows(page),
             "overdue": selectors.filter_by_clock(todo, "overdue").count(),
             "due_soon": selectors.filter_by_clock(todo, "due_soon").count(),
-            "notes": request.user.notifications.filter(read_at__isnull=True)[:8],
+            "notes": _masked_notes(request.user.notifications.filter(read_at__isnull=True)[:8]),
         },
     )
 
@@ -133,6 +147,7 @@ def leader_inbox(request):
         ).order_by(F("next_due").asc(nulls_last=True))[:50]
     )
     items = []
+    masks = selectors.masks_for(cases)
     for c in cases:
         actions = [
             {"action": a, "form": form_class(c.process, a.name)(prefix=a.name)}
@@ -145,13 +160,29 @@ def leader_inbox(request):
             .order_by("-id")
             .first()
         )
-        shown = selectors.event_rows(c, [proposal])[0][1] if proposal else []
-        items.append({"c": c, "actions": actions, "proposal": proposal, "shown": shown})
+        mask = CaseMask.for_case(c, parties=None, reveal=False) if proposal else masks[c.pk]
+        if proposal:
+            proposal, shown = selectors.event_rows(c, [proposal], mask=mask)[0]
+        else:
+            shown = []
+        items.append(
+            {
+                "c": c,
+                "content": mask.text(c.content),
+                "actions": actions,
+                "proposal": proposal,
+                "shown": shown,
+            }
+        )
     return render(request, "web/leader_inbox.html", {"items": items})
 
 
 def _detail_context(request, complaint, *, reveal=False):
     detail = selectors.case_detail(complaint)
+    # One masking rule: everything personal masked unless this request recorded a reveal.
+    mask = CaseMask.for_case(
+        complaint, parties=detail["parties"], events=detail["events"], reveal=reveal
+    )
     visited, taken = selectors.path_taken(complaint, detail["events"])
     diagram = render_svg(
         complaint.definition, current=complaint.state, visited=visited, taken=taken
@@ -162,12 +193,16 @@ def _detail_context(request, complaint, *, reveal=False):
     ]
     return {
         "c": complaint,
-        "parties": [party_dict(p, reveal=reveal) for p in detail["parties"]],
+        "title": mask.text(complaint.title),
+        "content": mask.text(complaint.content),
+        "request_text": mask.text(complaint.request),
+        "fields": selectors.field_rows(complaint, mask=mask),
+        "parties": [mask.party(p) for p in detail["parties"]],
         "revealed": reveal,
-        "can_reveal": request.user.has_role(*PERSONAL_DATA_ROLES),
+        "can_reveal": may_reveal(request.user),
         "tasks": detail["tasks"],
-        "events": selectors.event_rows(complaint, detail["events"]),
-        "attachments": detail["attachments"],
+        "events": selectors.event_rows(complaint, detail["events"], mask=mask),
+        "attachments": [(a, mask.text(a.original_name)) for a in detail["attachments"]],
         "clocks": [
             (k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]
         ],
@@ -193,7 +228,7 @@ def reveal(request, pk):
     complaint, error = _case_or_error(request, pk)
     if error:
         return error
-    if not request.user.has_role(*PERSONAL_DATA_ROLES):
+    if not may_reveal(request.user):
         return render(
             request, "web/error.html", {"message": "您的角色不能查看未脱敏的个人信息"}, status=403
         )
@@ -303,7 +338,7 @@ def extend_clock(request, pk, clock_id):
 
 @login_required
 def notifications(request):
-    items = request.user.notifications.select_related("complaint")[:100]
+    items = _masked_notes(request.user.notifications.select_related("complaint__process")[:100])
     if request.method == "POST":
         request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("web:notifications")
