@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "tousu.portal",
     "tousu.reports",
     "tousu.webhooks",
+    "tousu.ops",
     "tousu.web",
 ]
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("staff/reports/", include("tousu.reports.urls")),
     path("staff/documents/", include("tousu.documents.urls")),
+    path("staff/privacy/", include("tousu.ops.urls")),
     path("staff/", include("tousu.web.urls")),
     path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones
 ]

@@ -50,18 +50,19 @@ def list_documents(request, complaint_id: Id):
     openapi_extra={"responses": PDF},
 )
 def download_document(request, complaint_id: Id, document_id: Id):
-    """PDF 在第一次下载时按出具时固定的文本生成，之后不变。"""
-    from tousu.documents.services import ensure_pdf
+    """PDF 在第一次下载时按出具时固定的文本生成，之后不变。不能查看个人信息的角色得到脱敏的版本；
+    其他角色下载原件，每次下载都记入该投诉的个人信息查看记录。"""
+    from tousu.documents.services import copy_for
 
     complaint = access.complaint(request, complaint_id)
     document = complaint.documents.filter(pk=document_id).first()
     if document is None:
         raise NotFound(f"投诉 {complaint_id} 没有公文 {document_id}")
-    pdf = ensure_pdf(document)
+    copy = copy_for(document, request.user, via="api", actor_name=access.actor(request))
     response = FileResponse(
-        pdf.file.open("rb"),
+        copy.open(),
         as_attachment=True,
-        filename=f"{document.title}.pdf",
+        filename=f"{document.title}{'（脱敏）' if copy.masked else ''}.pdf",
         content_type="application/pdf",
     )
     response["X-Content-Type-Options"] = "nosniff"

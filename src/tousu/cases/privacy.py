@@ -15,6 +15,7 @@ complaint text is masked too) and the patterns of contact data. Pure Python, no 
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -147,6 +148,11 @@ def contact_data_in(text: str) -> list[str]:
 
 # --- one case -------------------------------------------------------------------------------------
 
+# An HTML document's tags, comments and style or script blocks: everything that is not text.
+_MARKUP = re.compile(
+    r"(<style\b.*?</style\s*>|<script\b.*?</script\s*>|<!--.*?-->|<[^>]*>)", re.S | re.I
+)
+
 # Shorter known values would cut through ordinary words (a one-character surname).
 _MIN_LENGTH = {mask_name: 2, mask_phone: 5, mask_id_number: 6, mask_address: 4, mask_email: 5}
 
@@ -238,6 +244,19 @@ class CaseMask:
         if self._known is not None:
             value = self._known.sub(lambda m: self.known[m[0]], value)
         return mask_text(value)
+
+    def html(self, markup: str) -> str:
+        """HTML with the text between its tags masked; tags, attributes (a QR code's data URI) and
+        style sheets untouched."""
+        if self.reveal or not markup:
+            return markup
+        out = []
+        for part in _MARKUP.split(markup):
+            if not part or part.startswith("<"):
+                out.append(part)
+            else:
+                out.append(html.escape(self.text(html.unescape(part)), quote=False))
+        return "".join(out)
 
     def json(self, value):
         """Every string in a JSON value masked (keys stay)."""

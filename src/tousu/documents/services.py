@@ -4,7 +4,9 @@ demand from staff; corrections; the PDF kept under the data directory; seeding t
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -161,6 +163,36 @@ def ensure_pdf(document: Document) -> DocumentFile:
         record.file.delete(save=False)
         return DocumentFile.objects.get(document=document)
     return record
+
+
+@dataclass(frozen=True)
+class ReaderCopy:
+    """The PDF a staff member downloads: the issued one (with personal data, the download on the
+    case's record) or, for a role that may not see personal data, a masked print of the same text."""
+
+    content: bytes | None
+    file: DocumentFile | None
+    masked: bool
+
+    def open(self):
+        return self.file.file.open("rb") if self.file else io.BytesIO(self.content)
+
+
+def copy_for(document: Document, user, *, via: str, actor_name: str = "") -> ReaderCopy:
+    """One masking rule for documents too (cases/privacy.py): roles that may see personal data get
+    the issued PDF and the download is recorded on the case as a disclosure; every other role gets
+    the document's fixed text printed with the personal data masked."""
+    from tousu.cases.privacy import CaseMask, may_reveal
+
+    complaint = document.complaint
+    if may_reveal(user):
+        record = ensure_pdf(document)
+        from tousu.ops.disclosures import record_document
+
+        record_document(complaint, user, document, via=via, actor_name=actor_name)
+        return ReaderCopy(None, record, masked=False)
+    masked = CaseMask.for_case(complaint).html(document.html)
+    return ReaderCopy(render_pdf(masked), None, masked=True)
 
 
 def ensure_pdf_quietly(pk: int) -> None:
