@@ -109,7 +109,7 @@ COMPLAINANT = {
 }
 
 
-def register(process, users, *, content: str = "", n: int = 0):
+def register(process, users, *, content: str = "", n: int = 0, category: str | None = None):
     from tousu.cases.services import register_complaint
 
     definition = process.definition
@@ -124,13 +124,23 @@ def register(process, users, *, content: str = "", n: int = 0):
             {"role": "respondent", "kind": "organisation", "name": "某某有限公司"},
         ],
         fields=fields,
+        category=category,
     )
     return complaint, code
 
 
-def walk(complaint, users, *, steps: int = 40, seed: int = 0, taken: set | None = None):
+def walk(
+    complaint,
+    users,
+    *,
+    steps: int = 40,
+    seed: int = 0,
+    taken: set | None = None,
+    linger: int = 0,
+):
     """Apply up to `steps` actions, preferring ones no walk has taken yet (`taken`, shared between
-    walks), as whichever user or the complainant may take them."""
+    walks), as whichever user or the complainant may take them; for the first `linger` steps,
+    actions that close the case come last (a longer history)."""
     from tousu.cases.attachments import add_attachment
     from tousu.cases.engine import Complainant, apply_action, possible_actions
     from tousu.cases.errors import CaseError
@@ -142,13 +152,15 @@ def walk(complaint, users, *, steps: int = 40, seed: int = 0, taken: set | None 
     actors = list(users.values()) + [Complainant("投诉人")]
     for step in range(steps):
         options = []
+        closing = definition.closed_states
         for actor in actors:
             for a in possible_actions(complaint, actor):
-                options.append((a.name in taken, rng.random(), a, actor))
+                late = step < linger and a.to in closing
+                options.append((late, a.name in taken, rng.random(), a, actor))
         if not options:
             break
-        options.sort(key=lambda o: (o[0], o[1]))
-        for _, _, action, actor in options:
+        options.sort(key=lambda o: o[:3])
+        for _, _, _, action, actor in options:
             try:
                 complaint, _ = apply_action(
                     complaint,

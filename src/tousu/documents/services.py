@@ -192,7 +192,40 @@ def copy_for(document: Document, user, *, via: str, actor_name: str = "") -> Rea
         record_document(complaint, user, document, via=via, actor_name=actor_name)
         return ReaderCopy(None, record, masked=False)
     masked = CaseMask.for_case(complaint).html(document.html)
-    return ReaderCopy(render_pdf(masked), None, masked=True)
+    return ReaderCopy(_masked_pdf(document, masked), None, masked=True)
+
+
+MASKED_DIR = "masked"
+
+
+def _masked_pdf(document: Document, html: str) -> bytes:
+    """The masked print, kept by the hash of its text: printed again only when the case's data or
+    the document's text (after retention) changed."""
+    from .models import document_storage
+
+    storage = document_storage()
+    name = f"{MASKED_DIR}/{document.pk}-{hashlib.sha256(html.encode()).hexdigest()[:24]}.pdf"
+    if storage.exists(name):
+        with storage.open(name, "rb") as fh:
+            return fh.read()
+    pdf = render_pdf(html)
+    storage.save(name, ContentFile(pdf))  # a concurrent twin is saved under another name: harmless
+    return pdf
+
+
+def discard_masked_copies(document_ids) -> int:
+    """Delete the masked prints of these documents (retention removes the text they came from)."""
+    from .models import document_storage
+
+    storage = document_storage()
+    if not storage.exists(MASKED_DIR):
+        return 0
+    prefixes = tuple(f"{pk}-" for pk in document_ids)
+    _, files = storage.listdir(MASKED_DIR)
+    gone = [f for f in files if f.startswith(prefixes)] if prefixes else []
+    for f in gone:
+        storage.delete(f"{MASKED_DIR}/{f}")
+    return len(gone)
 
 
 def ensure_pdf_quietly(pk: int) -> None:

@@ -213,7 +213,8 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
         from tousu.documents.models import Document, DocumentFile
 
         pdfs = []
-        for d in Document.objects.filter(complaint_id=complaint_id):
+        documents = list(Document.objects.filter(complaint_id=complaint_id))
+        for d in documents:
             values = {
                 "context": s.json(d.context),
                 "html": s.text(d.html),
@@ -261,6 +262,9 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
         # files, which the next run clears (deleting a missing file is a no-op).
         for f in files + pdfs:
             f.storage.delete(f.name)
+        from tousu.documents.services import discard_masked_copies
+
+        discard_masked_copies([d.pk for d in documents])
     return {"files_deleted": len(files), "events_redacted": redacted}
 
 

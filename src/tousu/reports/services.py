@@ -23,11 +23,13 @@ from tousu.accounts.models import Organisation, User
 from tousu.cases.models import FLAG_LABELS
 from tousu.cases.privacy import (
     CaseMask,
+    field_values,
     mask_id_number,
     mask_name,
     mask_phone,
     mask_text,
     may_reveal,
+    personal_fields,
 )
 from tousu.workdays import SHANGHAI
 
@@ -531,6 +533,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
         pk: {s.name: s.label for s in p.definition.states} for pk, p in labels.processes.items()
     }
     flag_labels = dict(FLAG_LABELS)
+    personal = {pk: personal_fields(p.definition)[0] for pk, p in labels.processes.items()}
     for i in range(0, len(ids), chunk):
         part = ids[i : i + chunk]
         rows = (
@@ -549,6 +552,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                 "content",
                 "closed_at",
                 "flags",
+                "fields",
             )
         )
         parties: dict[int, list] = {}
@@ -582,6 +586,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
             content,
             closed,
             flags,
+            sector,
         ) in rows:
             people = parties.get(pk, [])
             complainant = next((p for p in people if p[0] == "complainant"), None)
@@ -596,6 +601,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                 # The complainant's own values too where the text repeats them (cases/privacy.py).
                 known = [(v, m) for p in people if p[1] == "person" for v, m in
                          ((p[2], mask_name), (p[3], mask_phone), (p[4], mask_id_number))]  # fmt: skip
+                known += field_values(sector, personal.get(pid, {}))
                 mask = CaseMask(values=known)
                 title, content = mask.text(title), mask.text(content)
                 if respondent and respondent[1] == "person":

@@ -360,8 +360,8 @@ def register(request):
     duplicates = []
     if request.method == "POST" and form.is_valid():
         kwargs = form.registration_kwargs()
-        duplicates = triage.find_duplicates(
-            process.name, kwargs["content"], form.phone() or None, limit=5
+        duplicates = _masked_duplicates(
+            triage.find_duplicates(process.name, kwargs["content"], form.phone() or None, limit=5)
         )
         if duplicates and not form.cleaned_data.get("confirm_new"):
             form.add_error(
@@ -410,13 +410,27 @@ def register_suggest(request):
         {
             "suggestion": suggestion,
             "risks": triage.risk_flags(text),
-            "duplicates": triage.find_duplicates(process.name, text, phone, limit=5)
-            if text.strip() or phone
-            else [],
+            "duplicates": _masked_duplicates(
+                triage.find_duplicates(process.name, text, phone, limit=5)
+                if text.strip() or phone
+                else []
+            ),
             "preselect": suggestion and not request.POST.get("category"),
             "categories": Category.objects.filter(process_name=process.name, is_active=True),
         },
     )
+
+
+def _masked_duplicates(duplicates: list) -> list:
+    """Earlier cases' titles, masked like every list (cases/privacy.py)."""
+    from dataclasses import replace
+
+    from tousu.cases.models import Complaint
+
+    masks = selectors.masks_for(
+        Complaint.objects.select_related("process").filter(pk__in=[d.id for d in duplicates])
+    )
+    return [replace(d, title=masks[d.id].text(d.title)) if d.id in masks else d for d in duplicates]
 
 
 @csrf_exempt
