@@ -228,7 +228,10 @@ def cmd_createuser(args) -> int:
         )
     except UnknownRole as exc:
         raise UsageError(str(exc)) from None
-    print(f"已创建用户 {user.username}，一次性密码：{password}")
+    if user.must_change_password:
+        print(f"已创建用户 {user.username}，一次性密码：{password}（首次登录须修改）")
+    else:
+        print(f"已创建用户 {user.username}（密码为 --password 给出的密码）")
     return 0
 
 

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tousu.accounts.middleware.AccountMiddleware",  # one-time passwords, user-name limit, no-store
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -148,6 +149,12 @@ AXES_COOLOFF_TIME = 0.25  # hours: a locked account opens again after 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked.html"
+# The lock-out counts by the client's address as the portal's limits do: behind a reverse proxy the
+# one it saw (TOUSU_TRUSTED_PROXIES), never an address a client wrote into X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "tousu.accounts.security.client_address"
+# How many reverse proxies (nginx …) stand in front and append to X-Forwarded-For; 0: none, the
+# socket's peer is the client.
+TOUSU_TRUSTED_PROXIES = int(os.environ.get("TOUSU_TRUSTED_PROXIES", "0") or 0)
 LOGIN_URL = "web:login"  # staff log in at /staff/login/; complainants never log in
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"

@@ -14,6 +14,7 @@ urlpatterns = [
     path("staff/reports/", include("tousu.reports.urls")),
     path("staff/documents/", include("tousu.documents.urls")),
     path("staff/privacy/", include("tousu.ops.urls")),
+    path("staff/account/", include("tousu.accounts.urls")),
     path("staff/", include("tousu.web.urls")),
     path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones
 ]

@@ -197,6 +197,11 @@ def web_body(key: str, variant: str, w) -> dict:
     return {
         "staff/login/": {"username": "nobody", "password": "wrong"},
         "staff/cases/": {"save_filter": "1", "filter_name": "矩阵", "query": "q=x"},
+        "staff/account/password/": {
+            "old_password": "wrong",
+            "new_password1": "Matrix-新密码-1",
+            "new_password2": "Matrix-新密码-1",
+        },
         "staff/cases/bulk-assign/": {"ids": [w.cases["R"].pk], "department": "quality_management"},
         "staff/cases/new/": {
             "channel": "phone",

@@ -156,6 +156,10 @@ MATRIX: dict[str, dict[str, str]] = {
     "staff/documents/templates/<int:template_pk>/preview/": {  # Django admin users only
         "GET":                          "L     L     L     L     L     L     L     L     L     200",
     },
+    "staff/account/password/": {  # one's own password; the POST's wrong current password: 400
+        "GET":                          "L     L     200   200   200   200   200   200   200   200",
+        "POST":                         "L     L     400   400   400   400   400   400   400   400",
+    },
     # --- privacy ------------------- anon  cmpl  recv  offi  hand  head  lead  veri  audi  admin
     "staff/privacy/disclosures/": {  # the auditor's log of who saw or exported personal data
         "GET":                          "L     L     403   403   403   403   403   403   200   403",
@@ -289,8 +293,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "api/v1/users": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
     },
-    "api/v1/users/<username>": {
-        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
+    "api/v1/users/<username>": {  # the officer: named to all, others see their department and self
+        "GET":                                          "401   401   404   200   404   404   200   404   200   200   200",
     },
     "api/v1/me": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",

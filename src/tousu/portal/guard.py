@@ -55,15 +55,10 @@ def limit(name: str) -> Limit:
 
 
 def client_address(request) -> str:
-    """The client's address. Behind N trusted reverse proxies (TOUSU_TRUSTED_PROXIES = N) the N-th
-    address from the right of X-Forwarded-For; otherwise the socket's peer, which cannot be forged."""
-    proxies = int(getattr(settings, "TOUSU_TRUSTED_PROXIES", 0) or 0)
-    if proxies:
-        chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        chain = [a for a in chain if a]
-        if len(chain) >= proxies:
-            return chain[-proxies][:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
+    """The client's address: the same rule as the staff login's (TOUSU_TRUSTED_PROXIES)."""
+    from tousu.accounts.security import client_address as address
+
+    return address(request)
 
 
 def count(lim: Limit, key: str) -> int:
