@@ -1,8 +1,10 @@
-"""Account rules on every request: a one-time password is changed before anything else, a user
-name guessed too often is slowed down, and pages with personal data are never cached."""
+"""Rules on every request: a one-time password is changed before anything else, a user name
+guessed too often is slowed down, pages with personal data are never cached, and a query string
+with a NUL is refused before any filter sees it."""
 
 from __future__ import annotations
 
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -28,6 +30,13 @@ class AccountMiddleware:
     def _before(self, request):
         from django.conf import settings
 
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in v for values in request.GET.lists() for v in values[1]
+        ):
+            # No filter or search takes a NUL; PostgreSQL cannot even compare one.
+            return HttpResponseBadRequest(
+                "请求参数中不能含有 NUL（\\0）字符", content_type="text/plain; charset=utf-8"
+            )
         if (
             request.method == "POST"
             and request.path in LOGIN_PATHS

@@ -12,8 +12,8 @@ from ninja import File, Form, Header, Query, Router, Status, UploadedFile
 from tousu.accounts.models import Organisation
 from tousu.accounts.roles import PERSONAL_DATA_ROLES
 from tousu.cases import engine, selectors, services
-from tousu.cases.attachments import ALLOWED_TYPES, add_attachment
-from tousu.cases.errors import Forbidden, Invalid, NotFound
+from tousu.cases.attachments import ALLOWED_TYPES, REMOVED_MESSAGE, add_attachment, file_removed
+from tousu.cases.errors import CaseError, Forbidden, Invalid, NotFound
 from tousu.cases.forms import json_schema
 from tousu.cases.models import Complaint
 from tousu.cases.privacy import CaseMask, may_reveal, party_dict
@@ -41,10 +41,17 @@ from .schemas import (
     PartyOut,
     RevealedParties,
     TaskOut,
+    errors,
 )
 from .selectors import cursor_page, filter_complaints
 
 router = Router(tags=["投诉"])
+
+
+class Gone(CaseError):
+    """What was there is no more: an attachment removed when the case's retention period ended."""
+
+    status, code = 410, "gone"
 
 
 @router.post("", response={201: ComplaintCreated, **WRITE}, summary="登记投诉")
@@ -471,7 +478,7 @@ def upload_attachment(
 
 @router.get(
     "/{complaint_id}/attachments/{attachment_id}",
-    response={200: None, **READ},
+    response={200: None, **READ, **errors(410)},
     summary="下载附件",
     openapi_extra={"responses": DOWNLOAD_CONTENT},
 )
@@ -480,6 +487,8 @@ def download_attachment(request, complaint_id: Id, attachment_id: Id):
     attachment = complaint.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound(f"投诉 {complaint_id} 没有附件 {attachment_id}")
+    if file_removed(attachment):
+        raise Gone(REMOVED_MESSAGE)
     # Always a download, never rendered inline: an uploaded file must not run in our origin.
     response = FileResponse(
         attachment.file.open("rb"),

@@ -55,7 +55,7 @@ class ErrorOut(Schema):
 
     code: str = Field(
         description="机器可读的错误代码：unauthorized、forbidden、not_found、invalid、"
-        "malformed_json、malformed_body、stale_version、action_not_possible、too_large、method_not_allowed、server_error"
+        "malformed_json、malformed_body、stale_version、action_not_possible、too_large、method_not_allowed、gone、server_error"
     )
     message: str = Field(description="中文说明：哪里错了、允许什么")
     details: dict[str, Any] = Field(

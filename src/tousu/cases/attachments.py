@@ -120,3 +120,11 @@ def add_attachment(
         attachment.file.delete(save=False)
         raise
     return attachment
+
+
+REMOVED_MESSAGE = "该附件已按个人信息保存期限删除，只保留了类型、大小和上传时间"
+
+
+def file_removed(attachment: Attachment) -> bool:
+    """The file went at the end of the case's retention period (ops/retention.py)."""
+    return not attachment.file

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Organisation
+from tousu.cases.attachments import REMOVED_MESSAGE, file_removed
 from tousu.cases.errors import CaseError, Conflict, Invalid
 from tousu.cases.forms import form_class
 from tousu.cases.models import Attachment, Complaint
@@ -518,6 +519,13 @@ def attachment(request, number, pk):
     item = Attachment.objects.filter(pk=pk, complaint=complaint, is_public=True).first()
     if item is None:
         raise Http404("附件不存在")
+    if file_removed(item):
+        return render(
+            request,
+            "portal/message.html",
+            {**_base_context(request), "title": "附件已删除", "message": REMOVED_MESSAGE},
+            status=410,
+        )
     return FileResponse(
         item.file.open("rb"),
         as_attachment=True,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Department, Organisation
 from tousu.cases import engine, selectors, services
-from tousu.cases.attachments import add_attachment
+from tousu.cases.attachments import REMOVED_MESSAGE, add_attachment, file_removed
 from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
@@ -305,6 +305,8 @@ def download(request, pk, attachment_id):
     attachment = complaint.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         return render(request, "web/error.html", {"message": "附件不存在"}, status=404)
+    if file_removed(attachment):
+        return render(request, "web/error.html", {"message": REMOVED_MESSAGE}, status=410)
     # Always a download, never rendered inline: an uploaded file must not run in our origin.
     response = FileResponse(
         attachment.file.open("rb"),
