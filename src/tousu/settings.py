@@ -24,7 +24,10 @@ if "pytest" in sys.modules and "TOUSU_DATA_DIR" not in os.environ:
     # Tests never touch a developer's ./var: pytest-django imports settings before any conftest.
     os.environ["TOUSU_DATA_DIR"] = tempfile.mkdtemp(prefix="tousu-test-")
 DATA_DIR = Path(os.environ.get("TOUSU_DATA_DIR", Path.cwd() / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The data directory holds the database, attachments, documents and backups: everyone's personal
+# data, for the service's own user only (files 0600 through the umask `tousu` sets and the upload
+# permissions below).
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
 def _secret_key() -> str:
@@ -236,6 +239,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # filled by collectstatic in production; finders serve in between
 MEDIA_ROOT = DATA_DIR / "attachments"  # never served directly: downloads go through a view
+FILE_UPLOAD_PERMISSIONS = 0o600  # attachments and documents: the service's user only
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -48,7 +48,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    setup_django()
+    setup_django(require_db=False)  # restoring into a new installation is what it is for
     from tousu.ops import backup
 
     try:
