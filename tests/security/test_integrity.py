@@ -77,3 +77,66 @@ def test_the_api_is_not_stored_either(world):
         headers={"Authorization": f"Bearer {world.tokens['officer']}"},
     )
     assert r.status_code == 200 and "no-store" in r.get("Cache-Control", "")
+
+
+def test_webhooks_carry_no_personal_data(generic, staff, settings):
+    """A complaint from the portal is recorded by its complainant's name: the webhook's event says
+    投诉人, never the name, and no payload holds a phone or a name."""
+    import json
+
+    from tousu.portal.services import submit_complaint
+    from tousu.webhooks import services
+    from tousu.webhooks.models import Delivery, Subscription
+
+    Subscription.objects.create(
+        name="集成", url="http://127.0.0.1:9/hook", events=["complaint.created"]
+    )
+    services.active_subscriptions.cache_clear()
+    submit_complaint(
+        token="webhook-probe",
+        address="127.0.0.1",
+        process=generic,
+        channel="web",
+        content="联系我 13700001111，我是欧阳明月",
+        parties=[{"role": "complainant", "name": "欧阳明月", "phone": "13700001111"}],
+    )
+    payloads = [json.dumps(d.payload, ensure_ascii=False) for d in Delivery.objects.all()]
+    assert payloads
+    for text in payloads:
+        assert "欧阳明月" not in text and "13700001111" not in text
+        assert '"actor": "投诉人"' in text
+
+
+def test_a_person_complained_about_is_masked_in_the_statistics(register, staff):
+    register(
+        parties=[
+            {"role": "complainant", "name": "张三", "phone": "13812345678"},
+            {"role": "respondent", "kind": "person", "name": "司马快递员"},
+        ]
+    )
+    register(
+        parties=[
+            {"role": "complainant", "name": "李四", "phone": "13812345679"},
+            {"role": "respondent", "kind": "organisation", "name": "某某物流有限公司"},
+        ]
+    )
+    client = Client()
+    client.force_login(staff["leader"])
+    html = client.get("/staff/reports/").content.decode()
+    assert "司马快递员" not in html and "司****" in html
+    assert "某某物流有限公司" in html
+
+
+def test_a_risk_alert_masks_the_complainants_data(register, staff):
+    from tousu.clocks.models import Notification
+
+    register(
+        content="医生打人了！我是欧阳明月，电话13700002222，要求严肃处理",
+        parties=[{"role": "complainant", "name": "欧阳明月", "phone": "13700002222"}],
+    )
+    messages = list(
+        Notification.objects.filter(kind="triage.risk").values_list("message", flat=True)
+    )
+    assert messages
+    for m in messages:
+        assert "13700002222" not in m and "欧阳明月" not in m
