@@ -256,8 +256,23 @@ def test_no_road_shows_personal_data_without_a_recorded_disclosure(hospital):
                 path = f"/api/v1/complaints/{c.pk}/documents/{doc.pk}"
                 check(column, "GET", path, client=anonymous, secrets=secrets, **_api(w, column))
 
-    # 3. Exports.
+    # 3. The admin's pages that show case data, for the administrator (who may not reveal).
+    admin_pages = [
+        "/admin/clocks/notification/",
+        "/admin/documents/document/",
+        "/admin/triage/caselink/",
+        "/admin/webhooks/delivery/",
+        "/admin/reports/exportlog/",
+    ]
+    admin_pages += [
+        f"/admin/documents/document/{d.pk}/change/" for d in w.cases["A"].documents.all()
+    ]
     everything = set().union(*(secrets_of(c) for c in w.all_cases))
+    for path in admin_pages:
+        status, _ = check("admin", "GET", path, client=web["admin"], secrets=everything)
+        assert status == 200, path
+
+    # 4. Exports.
     for column, client in web.items():
         for fmt in ("csv", "xlsx"):
             check(column, "GET", f"/staff/reports/export.{fmt}", client=client, secrets=everything)
@@ -310,3 +325,36 @@ def test_search_by_template_fields_and_category_words(hospital):
     assert department_text
     html = handler.get("/staff/cases/", {"q": department_text, "scope": "all"}).content.decode()
     assert a.tracking_number in html
+
+
+def test_a_word_of_the_category_finds_the_case(hospital):
+    """收费 finds the cases of 医疗收费, for anyone who may see them."""
+    from tousu.processes.models import Category
+
+    w = hospital
+    charges = Category.objects.get(process_name="hospital", label="医疗收费")
+    a = w.cases["A"]
+    a.category = charges
+    a.save(update_fields=["category"])
+    for column in ("officer", "auditor"):
+        html = w.web_client(column).get("/staff/cases/", {"q": "收费", "scope": "all"})
+        assert a.tracking_number in html.content.decode(), column
+
+
+def test_an_owners_room_number_is_searchable_by_those_who_may_see_it(db):
+    """Property: 房号 (personal) and 楼栋 (not) as search terms."""
+    from django.test import Client
+
+    process = install("property")
+    users = make_staff(process.definition)
+    c, _ = register(process, users)
+    room = c.fields["room"]
+    building = c.fields["building"]
+    officer, auditor = Client(), Client()
+    officer.force_login(users["officer"])
+    auditor.force_login(users["auditor"])
+    for client, finds_room in ((officer, True), (auditor, False)):
+        html = client.get("/staff/cases/", {"q": room, "scope": "all"}).content.decode()
+        assert (c.tracking_number in html) is finds_room
+        html = client.get("/staff/cases/", {"q": building, "scope": "all"}).content.decode()
+        assert c.tracking_number in html
