@@ -111,7 +111,7 @@ def disclosures(
     from tousu.ops.models import ExportedCase
 
     events = Event.objects.filter(action__in=DISCLOSURES).select_related("actor", "complaint")
-    exported = ExportedCase.objects.select_related("export", "complaint")
+    exported = ExportedCase.objects.select_related("export__user", "complaint")
     if since:
         events = events.filter(created_at__gte=_day_start(since))
         exported = exported.filter(export__created_at__gte=_day_start(since))
@@ -150,7 +150,7 @@ def disclosures(
                 tracking_number=x.complaint.tracking_number,
                 complaint_id=x.complaint_id,
                 username=log.username,
-                actor_name=log.username,
+                actor_name=str(log.user),
                 via=log.via,
                 comment=log.filters_text,
                 what=f"批量导出投诉清单（{formats.get(log.format, log.format)}，共 {log.rows} 件）",
