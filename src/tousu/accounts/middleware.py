@@ -4,7 +4,7 @@ with a NUL is refused before any filter sees it."""
 
 from __future__ import annotations
 
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -33,10 +33,13 @@ class AccountMiddleware:
         if "\x00" in request.META.get("QUERY_STRING", "") or any(
             "\x00" in v for values in request.GET.lists() for v in values[1]
         ):
-            # No filter or search takes a NUL; PostgreSQL cannot even compare one.
-            return HttpResponseBadRequest(
-                "请求参数中不能含有 NUL（\\0）字符", content_type="text/plain; charset=utf-8"
-            )
+            # No filter or search takes a NUL; PostgreSQL cannot even compare one. The API answers
+            # in its own error shape, as for any invalid parameter.
+            message = "请求参数中不能含有 NUL（\\0）字符"
+            if request.path.startswith("/api/"):
+                body = {"code": "invalid", "message": message, "details": {}}
+                return JsonResponse(body, status=422, json_dumps_params={"ensure_ascii": False})
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         if (
             request.method == "POST"
             and request.path in LOGIN_PATHS

@@ -20,7 +20,7 @@ PDF = {
 }
 
 
-def _document(complaint_id: int, d) -> dict:
+def _document(complaint_id: int, d, mask) -> dict:
     return {
         "id": d.pk,
         "kind": d.kind,
@@ -30,7 +30,7 @@ def _document(complaint_id: int, d) -> dict:
         "issued_at": d.issued_at,
         "issued_by": d.issued_by_name,
         "corrects": d.corrects_id,
-        "reason": d.reason,
+        "reason": mask.text(d.reason),
         "download": f"/api/v1/complaints/{complaint_id}/documents/{d.pk}",
     }
 
@@ -39,8 +39,13 @@ def _document(complaint_id: int, d) -> dict:
     "/{complaint_id}/documents", response={200: list[DocumentOut], **READ}, summary="已出具的公文"
 )
 def list_documents(request, complaint_id: Id):
+    from tousu.cases.privacy import CaseMask
+
     complaint = access.complaint(request, complaint_id)
-    return Status(200, [_document(complaint.pk, d) for d in complaint.documents.order_by("pk")])
+    mask = CaseMask.for_case(complaint)
+    return Status(
+        200, [_document(complaint.pk, d, mask) for d in complaint.documents.order_by("pk")]
+    )
 
 
 @router.get(

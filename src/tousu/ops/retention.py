@@ -187,6 +187,7 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
             updated_at=now,
         )
 
+        person_names = [p.name for p in parties if p.kind == "person"]
         # Parties: people lose their name, contact data, nationality and relation, complainants and
         # respondents alike; an organisation or one of our departments complained about keeps its
         # name (what the league table counts) and loses its contact data.
@@ -255,6 +256,8 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
 
         _other_rows(complaint, s)
         search.index_rows([(complaint_id, search.document(complaint, parties))])
+        people = {p_name for p_name in person_names if p_name}
+        _anonymise_respondent_fact(complaint_id, people)
 
         Event.objects.create(
             complaint=complaint,
@@ -283,6 +286,26 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
 
         discard_masked_copies([d.pk for d in documents])
     return {"files_deleted": len(files), "events_redacted": redacted}
+
+
+def _anonymise_respondent_fact(complaint_id: int, people: set[str]) -> None:
+    """The statistics name who was complained about: a person's name becomes the anonymised mark,
+    in the case's fact and in the monthly roll-ups (their difference applied), every count kept."""
+    from tousu.reports import facts, rollup
+
+    with connection.cursor() as cursor:
+        cursor.execute(facts._sql()["old_fact"], [complaint_id])
+        row = cursor.fetchone()
+        if row is None:
+            return
+        old = dict(zip(rollup.FACT_COLUMNS, row, strict=True))
+        if old.get("respondent") not in people:
+            return
+        new = {**old, "respondent": scrub.ANONYMISED}
+        from tousu.reports.models import CaseFact
+
+        CaseFact.objects.filter(complaint_id=complaint_id).update(respondent=scrub.ANONYMISED)
+        rollup.apply(cursor, rollup.difference(rollup.case_rows(old), rollup.case_rows(new)))
 
 
 def _other_rows(complaint: Complaint, s: scrub.Scrubber) -> None:

@@ -513,6 +513,7 @@ def _respondent_label(respondents: dict):
         .values_list("name", flat=True)
         .distinct()
     )
+    people = {n for n in people if not (n.startswith("〔") and n.endswith("〕"))}  # anonymised
     return lambda name: mask_name(name) if name in people else str(name)
 
 
@@ -847,6 +848,9 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
         site_counts[labels.site(dep)] += n
     by_site = _sorted_counts(dict(site_counts), str)
     by_respondent = _sorted_counts(cur.respondents, _respondent_label(cur.respondents), limit=10)
+    for r in by_respondent:  # a masked person's name must not ride along as the row's key
+        if r["key"] is not None and r["label"] != r["key"]:
+            r["key"] = r["label"]
 
     clock_table, clocks_by_dep = _clock_table(cur.clocks, labels)
     hist = _merge(cur.handling.values())

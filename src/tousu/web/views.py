@@ -77,7 +77,11 @@ def home(request):
             "rows": _rows(page),
             "overdue": selectors.filter_by_clock(todo, "overdue").count(),
             "due_soon": selectors.filter_by_clock(todo, "due_soon").count(),
-            "notes": _masked_notes(request.user.notifications.filter(read_at__isnull=True)[:8]),
+            "notes": _masked_notes(
+                request.user.notifications.filter(read_at__isnull=True).select_related(
+                    "complaint__process"
+                )[:8]
+            ),
         },
     )
 
