@@ -363,3 +363,16 @@ def test_an_owners_room_number_is_searchable_by_those_who_may_see_it(db):
         assert (c.tracking_number in html) is finds_room
         html = client.get("/staff/cases/", {"q": building, "scope": "all"}).content.decode()
         assert c.tracking_number in html
+
+
+def test_naming_the_personal_tokens_finds_nothing(hospital):
+    """The index keeps personal values as prefixed tokens: typing the prefix, or a phrase that
+    runs from the text into them, finds nothing for anyone."""
+    w = hospital
+    a = w.cases["A"]
+    phone = COMPLAINANT["phone"]
+    for column in ("auditor", "handler", "officer"):
+        client = w.web_client(column)
+        for term in (f"pii{phone}", f"PII{phone}", f"说明-pii{phone}", f"要求 pii{phone[-4:]}"):
+            html = client.get("/staff/cases/", {"q": term, "scope": "all"}).content.decode()
+            assert a.tracking_number not in html, (column, term)

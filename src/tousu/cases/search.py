@@ -168,30 +168,47 @@ def index(complaint, parties) -> None:
     index_rows([(complaint.pk, document(complaint, parties))])
 
 
+def _parts(word: str) -> list[str]:
+    return _WORDS.findall(word)
+
+
 def query_words(text: str) -> list[str]:
-    """The words of a query: a typed phone number as its digits, then rjieba's tokens, each cut at
-    punctuation; never a word carrying the personal prefix."""
+    """The words of a query as rjieba cuts them (a typed phone number as its digits). A word with
+    a part that carries the personal prefix is dropped: nobody matches personal tokens by naming
+    them, nor by a phrase that runs into them."""
     text = _TYPED_PHONE.sub(lambda m: " " + _digits(m[0]) + " ", text or "")
     words = []
-    for t in tokens(text):
-        for w in _WORDS.findall(t):
-            if not w.lower().startswith(PERSONAL) and w not in words:
-                words.append(w)
+    for w in tokens(text):
+        parts = _parts(w)
+        if parts and not any(p.lower().startswith(PERSONAL) for p in parts) and w not in words:
+            words.append(w)
     return words
 
 
 def _match(words: list[str], personal: bool) -> RawSQL:
+    """Cases whose document has every word: as the database's own parser reads the word (so a
+    tracking number with its hyphens matches the way it was indexed), or, for a reader who may see
+    personal data, as personal tokens (each part of the word, prefixed)."""
+    params: list[str] = []
     if connection.vendor == "postgresql":
-        query = " & ".join(
-            f"({w} | {PERSONAL}{w})" if personal else w for w in (w.lower() for w in words)
-        )
-        sql = f"SELECT complaint_id FROM {TABLE} WHERE tsv @@ to_tsquery('simple', %s)"
-    else:
-        query = " AND ".join(
-            f'("{w}" OR "{PERSONAL}{w}")' if personal else f'"{w}"' for w in words
-        )  # FTS5: quoted tokens
-        sql = f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s"
-    return RawSQL(sql, [query])
+        terms = []
+        for w in words:
+            term = "plainto_tsquery('simple', %s)"
+            params.append(w)
+            if personal:
+                term = f"({term} || plainto_tsquery('simple', %s))"
+                params.append(" ".join(PERSONAL + p for p in _parts(w)))
+            terms.append(term)
+        sql = f"SELECT complaint_id FROM {TABLE} WHERE tsv @@ ({' && '.join(terms)})"
+        return RawSQL(sql, params)
+    terms = []
+    for w in words:
+        phrase = '"' + w.replace('"', '""') + '"'  # FTS5: a quoted phrase, tokenised like the index
+        if personal:
+            own = " AND ".join(f'"{PERSONAL}{p}"' for p in _parts(w))
+            phrase = f"({phrase} OR ({own}))"
+        terms.append(phrase)
+    return RawSQL(f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH %s", [" AND ".join(terms)])
 
 
 def filter_text(qs: QuerySet, text: str, *, personal: bool = False) -> QuerySet:
