@@ -219,7 +219,9 @@ def filter_text(qs: QuerySet, text: str, *, personal: bool = False) -> QuerySet:
 
     words = query_words(text)
     if not words:
-        return qs
+        # Nothing searchable (punctuation only) filters nothing; words that were all dropped
+        # (the personal prefix) find nothing.
+        return qs.none() if tokens(text) else qs
     in_text = []
     for w in words:
         categories = list(Category.objects.filter(label__contains=w).values_list("pk", flat=True))
