@@ -16,11 +16,84 @@ class UsageError(Exception):
     """Bad input from the operator: exit code 2."""
 
 
-def _django() -> None:
+def _django(*, require_db: bool = True) -> None:
+    """Set up Django; unless `require_db` is off, first make sure the database is there and its
+    tables are current, with one Chinese line (exit 2) saying what to run when they are not."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tousu.settings")
     import django
 
     django.setup()
+    _private_data_dir()
+    if require_db:
+        state = database_state()
+        if state == EMPTY:
+            from tousu.processes.catalog import template_names
+
+            raise UsageError(
+                f"数据库尚未初始化，请先运行 tousu init --template 模板名"
+                f"（可用：{'、'.join(template_names())}）；数据库：{_database_name()}"
+            )
+        if state == OUTDATED:
+            raise UsageError("数据库结构需要升级，请先运行 tousu migrate")
+
+
+EMPTY, OUTDATED, READY, UNREACHABLE = "empty", "outdated", "ready", "unreachable"
+
+
+def _database_name() -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return str(db["NAME"]) if "sqlite" in db["ENGINE"] else f"{db.get('HOST')}/{db['NAME']}"
+
+
+def database_state(*, check_migrations: bool = True) -> str:
+    """EMPTY before `tousu init` (an SQLite file that does not exist is not created to find out),
+    OUTDATED with migrations not yet applied, UNREACHABLE when the server does not answer, READY."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.db import DatabaseError, connection
+
+    db = settings.DATABASES["default"]
+    if "sqlite" in db["ENGINE"]:
+        path = Path(db["NAME"])
+        if not path.is_file() or path.stat().st_size == 0:
+            return EMPTY
+    else:
+        connection.settings_dict.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    try:
+        tables = set(connection.introspection.table_names())
+    except DatabaseError:
+        return UNREACHABLE
+    if "django_migrations" not in tables or "cases_complaint" not in tables:
+        return EMPTY
+    if check_migrations:
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            return OUTDATED
+    return READY
+
+
+def _private_data_dir() -> None:
+    """The data directory and the database file are the service user's alone (an installation made
+    before this rule had them world-readable)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    try:
+        settings.DATA_DIR.chmod(0o700)
+        db = settings.DATABASES["default"]
+        if "sqlite" in db["ENGINE"]:
+            for suffix in ("", "-wal", "-shm"):
+                f = Path(f"{db['NAME']}{suffix}")
+                if f.is_file():
+                    f.chmod(0o600)
+    except OSError:  # not ours to change (a shared mount): leave it to the operator
+        pass
 
 
 def _migrate(verbosity: int = 0) -> None:
@@ -46,6 +119,7 @@ def cmd_serve(args) -> int:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-" if args.access_log else None)
             self.cfg.set("timeout", 60)
+            _own_control_socket(self.cfg, args)
 
         def load(self):
             return application
@@ -66,6 +140,25 @@ def cmd_serve(args) -> int:
         if supervisor:
             _stop(supervisor)
     return 0
+
+
+def _own_control_socket(cfg, args) -> None:
+    """gunicorn (25.1+) opens a control socket at one path per user ($XDG_RUNTIME_DIR or
+    ~/.gunicorn/gunicorn.ctl): a second `tousu serve` would take it over and stopping either would
+    remove the other's. Each instance gets its own, in the data directory, named by its address;
+    none when that path is too long for a Unix socket."""
+    from django.conf import settings
+
+    if "control_socket" not in cfg.settings:
+        return
+    folder = settings.DATA_DIR / "run"
+    path = folder / f"gunicorn-{args.host}-{args.port}.ctl"
+    if len(str(path)) > 100:  # sun_path holds 108 bytes
+        cfg.set("control_socket_disable", True)
+        return
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cfg.set("control_socket", str(path))
+    cfg.set("control_socket_mode", 0o600)
 
 
 def _with_hooks(load_config, **hooks):
@@ -115,7 +208,7 @@ def keep_worker_running(restart_delay: float = 1.0) -> int:
 
 
 def cmd_migrate(args) -> int:
-    _django()
+    _django(require_db=False)
     _migrate(verbosity=1)
     return 0
 
@@ -125,7 +218,7 @@ def cmd_init(args) -> int:
 
     if args.template not in template_names():
         raise UsageError(f"未知模板「{args.template}」；可用：{', '.join(template_names())}")
-    _django()
+    _django(require_db=False)
     _migrate()
     from tousu.cases import demo
 
@@ -228,7 +321,10 @@ def cmd_createuser(args) -> int:
         )
     except UnknownRole as exc:
         raise UsageError(str(exc)) from None
-    print(f"已创建用户 {user.username}，一次性密码：{password}")
+    if user.must_change_password:
+        print(f"已创建用户 {user.username}，一次性密码：{password}（首次登录须修改）")
+    else:
+        print(f"已创建用户 {user.username}（密码为 --password 给出的密码）")
     return 0
 
 
@@ -313,7 +409,7 @@ def cmd_worker(args) -> int:
 
 
 def cmd_manage(args) -> int:
-    _django()
+    _django(require_db=False)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["tousu manage", *args.rest])
@@ -327,7 +423,7 @@ def cmd_check(args) -> int:
     """Django's system checks; with --deploy also those for a production deployment (HTTPS, HSTS,
     secure cookies, secret key, DEBUG). Exit 1 when an issue at --fail-level or above is found;
     silenced checks (see SILENCED_SYSTEM_CHECKS in settings) are reported as such, not as issues."""
-    _django()
+    _django(require_db=False)
     from django.core import checks
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
@@ -354,12 +450,23 @@ def _date(text: str) -> date:
         raise UsageError(f"日期「{text}」无效，应为 YYYY-MM-DD") from None
 
 
-def cmd_workdays(args) -> int:
-    _django()
+def _calendar():
+    """The working-day calendar: with the schedules imported into the database when there is one,
+    else the official schedules and estimates alone. A calendar question needs no database."""
     from tousu import workdays
-    from tousu.clocks.services import calendar
 
-    cal = calendar()
+    _django(require_db=False)
+    if database_state(check_migrations=False) == READY:
+        from tousu.clocks.services import calendar
+
+        return calendar(), True
+    return workdays.Calendar({}, complete_years=[]), False
+
+
+def cmd_workdays(args) -> int:
+    from tousu import workdays
+
+    cal, _ = _calendar()
     if args.workdays_cmd == "add":
         if args.n < 0:
             raise UsageError("N 不能为负")
@@ -405,6 +512,12 @@ def cmd_workdays(args) -> int:
 
 
 def cmd_calendar(args) -> int:
+    if args.calendar_cmd == "status":
+        cal, with_database = _calendar()
+        from tousu.clocks import calendar_admin
+
+        print(calendar_admin.status_report(cal, imported=with_database))
+        return 0
     _django()
     from tousu.clocks import calendar_admin
 
@@ -566,6 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Everything a command writes (the database, attachments, documents, backups, reports) holds
+    # personal data: files 0600 and directories 0700.
+    umask = os.umask(0o077)
     try:
         return args.func(args)
     except UsageError as exc:
@@ -578,7 +694,13 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"tousu: 运行失败：{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        os.umask(umask)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m tousu.cli`: run the one `tousu.cli` module the apps' commands import (their
+    # UsageError must be this module's, or a usage error would read as a crash).
+    from tousu.cli import main as tousu_main
+
+    sys.exit(tousu_main())

@@ -24,7 +24,10 @@ if "pytest" in sys.modules and "TOUSU_DATA_DIR" not in os.environ:
     # Tests never touch a developer's ./var: pytest-django imports settings before any conftest.
     os.environ["TOUSU_DATA_DIR"] = tempfile.mkdtemp(prefix="tousu-test-")
 DATA_DIR = Path(os.environ.get("TOUSU_DATA_DIR", Path.cwd() / "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# The data directory holds the database, attachments, documents and backups: everyone's personal
+# data, for the service's own user only (files 0600 through the umask `tousu` sets and the upload
+# permissions below).
+DATA_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
 def _secret_key() -> str:
@@ -72,6 +75,7 @@ INSTALLED_APPS = [
     "tousu.owners",
     "tousu.supervision",
     "tousu.messaging",
+    "tousu.ops",
     "tousu.web",
 ]
 
@@ -87,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tousu.accounts.middleware.AccountMiddleware",  # one-time passwords, user-name limit, no-store
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -152,6 +157,12 @@ AXES_COOLOFF_TIME = 0.25  # hours: a locked account opens again after 15 minutes
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked.html"
+# The lock-out counts by the client's address as the portal's limits do: behind a reverse proxy the
+# one it saw (TOUSU_TRUSTED_PROXIES), never an address a client wrote into X-Forwarded-For.
+AXES_CLIENT_IP_CALLABLE = "tousu.accounts.security.client_address"
+# How many reverse proxies (nginx …) stand in front and append to X-Forwarded-For; 0: none, the
+# socket's peer is the client.
+TOUSU_TRUSTED_PROXIES = int(os.environ.get("TOUSU_TRUSTED_PROXIES", "0") or 0)
 LOGIN_URL = "web:login"  # staff log in at /staff/login/; complainants never log in
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
@@ -233,6 +244,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # filled by collectstatic in production; finders serve in between
 MEDIA_ROOT = DATA_DIR / "attachments"  # never served directly: downloads go through a view
+FILE_UPLOAD_PERMISSIONS = 0o600  # attachments and documents: the service's user only
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

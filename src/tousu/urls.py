@@ -18,6 +18,8 @@ urlpatterns = [
     path("messages/", include("tousu.messaging.public_urls")),
     path("staff/documents/", include("tousu.documents.urls")),
     path("staff/import/", include("tousu.registers.urls")),
+    path("staff/privacy/", include("tousu.ops.urls")),
+    path("staff/account/", include("tousu.accounts.urls")),
     path("staff/", include("tousu.web.urls")),
     path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones
 ]

@@ -231,8 +231,13 @@ def test_reference_data(client_for, staff):
         "roles": ["handler"],
         "is_active": True,
     }
-    assert [u["username"] for u in api.get("/api/v1/users", role="leader").json()] == ["leader"]
-    assert api.get("/api/v1/users/leader").json()["roles"] == ["leader"]
+    # A handler names the staff of their own department only (issue 15 §3); an officer, anyone.
+    assert set(users) == {"handler_q", "head_q"}
+    assert api.get("/api/v1/users", role="leader").json() == []
+    assert api.get("/api/v1/users/leader").status_code == 404
+    officer = client_for("officer")
+    assert [u["username"] for u in officer.get("/api/v1/users", role="leader").json()] == ["leader"]
+    assert officer.get("/api/v1/users/leader").json()["roles"] == ["leader"]
     assert api.get("/api/v1/users/nobody").status_code == 404
     me = api.get("/api/v1/me").json()
     assert (

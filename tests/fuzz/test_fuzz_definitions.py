@@ -346,6 +346,7 @@ def test_structured_mutations_of_the_generic_template(text):
 @example(
     GENERIC_TEXT.replace("  - {code: other, label: 其他,", '  - {code: other, label: "其\\0他",')
 )
+@example(GENERIC_TEXT.replace("version: 1\n", "version: !!timestamp nonsense\n"))
 def test_line_mutations_of_the_generic_template(text):
     _validate_text(text)
 

@@ -127,8 +127,17 @@ def test_reveal_log_lists_who_saw_what_when_and_how(people, staff, capsys):
     )
     table = list(csv.reader(io.StringIO(capsys.readouterr().out)))
     assert table == [
-        ["时间", "方式", "投诉编号", "用户名", "操作人", "途径"],
-        ["2026-03-05 23:50:00", "查看", other.tracking_number, "leader", "领导（API）", "API"],
+        ["时间", "方式", "投诉编号", "投诉人", "用户名", "操作人", "途径", "内容"],
+        [
+            "2026-03-05 23:50:00",
+            "查看",
+            other.tracking_number,
+            "李*",
+            "leader",
+            "领导（API）",
+            "API",
+            "查看未脱敏个人信息",
+        ],
     ]
 
     assert main(["privacy", "reveals", "--since", "2026-03-07"]) == 0

@@ -23,7 +23,7 @@ def test_the_notice_page_publishes_every_contact_f15_names(client, generic, noti
         "0510-86860000",
         "江阴市澄江中路 1 号",
         "data:image/png;base64,",  # the QR code
-        "http://testserver/",
+        "http://127.0.0.1/",  # the configured address (first allowed host), not the Host header
     ):
         assert text in html, text
 

@@ -4,11 +4,8 @@ clock, an issued document), API tokens, and a complainant's portal session for c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
-from django.test import Client
-from security_helpers import PNG
+from security_helpers import PNG, World
 
 # Roles a column of the authorisation matrix stands for, in the order the matrix rows list them.
 STAFF_ROLES = (
@@ -21,47 +18,6 @@ STAFF_ROLES = (
     "auditor",
     "admin",
 )
-
-
-@dataclass
-class World:
-    users: dict
-    tokens: dict  # column -> raw token
-    cases: dict  # "A", "B" (the two departments), "A2" (A's department), "R" (unassigned)
-    codes: dict  # "A", "B" -> access code
-    attachments: dict = field(default_factory=dict)
-    clocks: dict = field(default_factory=dict)
-    documents: dict = field(default_factory=dict)
-    tasks: dict = field(default_factory=dict)  # "A", "B" -> the case's open task (派工单)
-    supervisions: dict = field(default_factory=dict)  # "A" -> 督办 on A2, "B" -> on B2
-    saved_filter: object = None
-    report: object = None
-    template: object = None
-
-    def web_client(self, column: str, *, enforce_csrf_checks: bool = False) -> Client:
-        """A logged-in client for a staff role, the complainant's portal session (granted case A),
-        or an anonymous one. A client that enforces CSRF checks holds a CSRF cookie, whose secret
-        is in `client.csrf_secret` for the forms that should pass."""
-        client = Client(enforce_csrf_checks=enforce_csrf_checks)
-        client.csrf_secret = ""
-        if enforce_csrf_checks:
-            from django.conf import settings
-            from django.middleware.csrf import _get_new_csrf_string
-
-            client.csrf_secret = _get_new_csrf_string()
-            client.cookies[settings.CSRF_COOKIE_NAME] = client.csrf_secret
-        if column in self.users:
-            client.force_login(self.users[column])
-        elif column == "complainant":
-            a = self.cases["A"]
-            form = {"number": a.tracking_number, "secret": self.codes["A"]}
-            if client.csrf_secret:
-                form["csrfmiddlewaretoken"] = client.csrf_secret
-            r = client.post("/track/", form)
-            assert r.status_code == 302, r.content.decode()[:500]
-        else:
-            assert column == "anonymous", column
-        return client
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import json
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.test import Client
@@ -69,6 +69,52 @@ def ninja_methods(pattern: Pattern) -> set[str] | None:
     return None
 
 
+# --- the data the requests name ------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict
+    tokens: dict  # column -> raw token
+    cases: dict  # "A", "B" (the two departments), "A2" (A's department), "R" (unassigned)
+    codes: dict  # "A", "B" -> access code
+    attachments: dict = field(default_factory=dict)
+    clocks: dict = field(default_factory=dict)
+    documents: dict = field(default_factory=dict)
+    tasks: dict = field(default_factory=dict)  # "A", "B" -> the case's open task (派工单)
+    supervisions: dict = field(default_factory=dict)  # "A" -> 督办 on A2, "B" -> on B2
+    saved_filter: object = None
+    report: object = None
+    template: object = None
+    department_codes: dict = field(default_factory=dict)  # "A", "B" -> department code
+    process_name: str = ""
+
+    def web_client(self, column: str, *, enforce_csrf_checks: bool = False) -> Client:
+        """A logged-in client for a staff role, the complainant's portal session (granted case A),
+        or an anonymous one. A client that enforces CSRF checks holds a CSRF cookie, whose secret
+        is in `client.csrf_secret` for the forms that should pass."""
+        client = Client(enforce_csrf_checks=enforce_csrf_checks)
+        client.csrf_secret = ""
+        if enforce_csrf_checks:
+            from django.conf import settings
+            from django.middleware.csrf import _get_new_csrf_string
+
+            client.csrf_secret = _get_new_csrf_string()
+            client.cookies[settings.CSRF_COOKIE_NAME] = client.csrf_secret
+        if column in self.users:
+            client.force_login(self.users[column])
+        elif column == "complainant":
+            a = self.cases["A"]
+            form = {"number": a.tracking_number, "secret": self.codes["A"]}
+            if client.csrf_secret:
+                form["csrfmiddlewaretoken"] = client.csrf_secret
+            r = client.post("/track/", form)
+            assert r.status_code == 302, r.content.decode()[:500]
+        else:
+            assert column == "anonymous", column
+        return client
+
+
 # --- path parameters and bodies ---------------------------------------------------------------
 
 _PARAM = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
@@ -116,14 +162,18 @@ def fill(route: str, variant: str, w) -> str:
         if name == "fmt":
             return "csv"
         if name == "code":
-            return {"A": "quality_management", "B": "storage_transport"}[variant]
+            codes = getattr(w, "department_codes", None) or {
+                "A": "quality_management",
+                "B": "storage_transport",
+            }
+            return codes[variant]
         if name == "username":
             return "officer"
         if name == "rest":
             return "no-such-endpoint"
         if name == "name":
             if route.startswith("api/v1/processes/"):
-                return "generic"
+                return getattr(w, "process_name", "") or "generic"
             if route.startswith("track/"):
                 return "provide_material"
             return "add_note"
@@ -160,6 +210,11 @@ def web_body(key: str, variant: str, w) -> dict:
     return {
         "staff/login/": {"username": "nobody", "password": "wrong"},
         "staff/cases/": {"save_filter": "1", "filter_name": "矩阵", "query": "q=x"},
+        "staff/account/password/": {
+            "old_password": "wrong",
+            "new_password1": "Matrix-新密码-1",
+            "new_password2": "Matrix-新密码-1",
+        },
         "staff/cases/bulk-assign/": {"ids": [w.cases["R"].pk], "department": "quality_management"},
         "staff/cases/new/": {
             "channel": "phone",

@@ -206,12 +206,20 @@ MATRIX: dict[str, dict[str, str]] = {
         "POST":                         "L     L     302w  302w  403   403   302w  403   403   302w",
         "POST@B":                       "L     L     302w  302w  403   403   302w  403   403   302w",
     },
-    "staff/documents/<int:doc_pk>/pdf/": {
-        "GET":                          "L     L     200   200   200   200   200   200   200   200",
-        "GET@B":                        "L     L     200   200   403   403   200   200   200   200",
+    "staff/documents/<int:doc_pk>/pdf/": {  # the full PDF is a logged disclosure; others: masked
+        "GET":                          "L     L     200w  200w  200   200   200w  200   200   200",
+        "GET@B":                        "L     L     200w  200w  403   403   200w  200   200   200",
     },
     "staff/documents/templates/<int:template_pk>/preview/": {  # Django admin users only
         "GET":                          "L     L     L     L     L     L     L     L     L     200",
+    },
+    "staff/account/password/": {  # one's own password; the POST's wrong current password: 400
+        "GET":                          "L     L     200   200   200   200   200   200   200   200",
+        "POST":                         "L     L     400   400   400   400   400   400   400   400",
+    },
+    # --- privacy ------------------- anon  cmpl  recv  offi  hand  head  lead  veri  audi  admin
+    "staff/privacy/disclosures/": {  # the auditor's log of who saw or exported personal data
+        "GET":                          "L     L     403   403   403   403   403   403   200   403",
     },
     # --- public portal ------------- anon  cmpl  recv  offi  hand  head  lead  veri  audi  admin
     "": {  # POST without the form's one-time token is refused with a message
@@ -334,9 +342,9 @@ MATRIX: dict[str, dict[str, str]] = {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
         "GET@B":                                        "401   401   200   200   403   403   200   200   200   200   403",
     },
-    "api/v1/complaints/<complaint_id>/documents/<document_id>": {
-        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
-        "GET@B":                                        "401   401   200   200   403   403   200   200   200   200   403",
+    "api/v1/complaints/<complaint_id>/documents/<document_id>": {  # as on the workbench
+        "GET":                                          "401   401   200w  200w  200   200   200w  200   200   200   200w",
+        "GET@B":                                        "401   401   200w  200w  403   403   200w  200   200   200   403",
     },
     "api/v1/departments": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
@@ -350,8 +358,8 @@ MATRIX: dict[str, dict[str, str]] = {
     "api/v1/users": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
     },
-    "api/v1/users/<username>": {
-        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
+    "api/v1/users/<username>": {  # the officer: named to all, others see their department and self
+        "GET":                                          "401   401   404   200   404   404   200   404   200   200   200",
     },
     "api/v1/me": {
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",

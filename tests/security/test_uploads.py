@@ -33,8 +33,9 @@ HOSTILE_NAMES = {
     "..\\..\\windows\\system32\\evil.png": "evil.png",
     "C:\\Users\\张三\\照片.png": "照片.png",
     "line\r\nSet-Cookie: x=1.png": "line  Set-Cookie: x=1.png",
-    "\u202egnp.exe": "gnp.exe",  # a right-to-left override would show "exe.png"
-    "..": "附件",
+    # A right-to-left override would show "exe.png"; and a PNG keeps a PNG's extension.
+    "\u202egnp.exe": "gnp.png",
+    "..": "附件.png",
 }
 
 

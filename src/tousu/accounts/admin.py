@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import ApiToken, Department, Organisation, User
-from .services import revoke_token
+from .services import reset_password, revoke_token
 
 
 @admin.register(Organisation)
@@ -19,12 +19,20 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "display_name", "department", "is_active"]
+    list_display = ["username", "display_name", "department", "is_active", "must_change_password"]
     list_filter = ["roles", "department", "is_active"]
     filter_horizontal = ["roles", "groups", "user_permissions"]
     fieldsets = BaseUserAdmin.fieldsets + (
-        ("投诉系统", {"fields": ("display_name", "department", "roles")}),
+        ("投诉系统", {"fields": ("display_name", "department", "roles", "must_change_password")}),
     )
+    actions = ["reset_passwords"]
+
+    @admin.action(description="重置密码（生成一次性密码，下次登录须修改）")
+    def reset_passwords(self, request, queryset):
+        # The new passwords exist only now: shown once to the administrator, stored as hashes.
+        for user in queryset.order_by("username"):
+            password = reset_password(user)
+            messages.warning(request, f"{user.username} 的一次性密码（只显示这一次）：{password}")
 
 
 @admin.register(ApiToken)

@@ -83,6 +83,13 @@ class User(AbstractUser):
     )
     roles = models.ManyToManyField(Role, verbose_name="角色", blank=True, related_name="users")
     display_name = models.CharField("姓名", max_length=50, blank=True)
+    # A one-time password (generated at creation or by an administrator's reset) is changed at
+    # the first login: until then every workbench page leads to the password page.
+    must_change_password = models.BooleanField(
+        "首次登录须修改密码",
+        default=False,
+        help_text="使用系统生成的一次性密码时勾选；用户修改密码后自动取消",
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "用户"
@@ -187,3 +194,20 @@ class ApiToken(models.Model):
 
     # Set by selectors.user_for_token: the department ids this token is limited to, or None.
     scope_department_ids: frozenset[int] | None = None
+
+
+class LoginFailure(models.Model):
+    """One failed staff login, by user name and client address: what the per-user-name limit counts
+    (accounts/security.py). django-axes locks a (user name, address) pair; this slows guessing one
+    user name from many addresses. Old rows are purged as new ones come."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "登录失败记录"
+        indexes = [models.Index(fields=["username", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"

@@ -41,12 +41,16 @@ def create_user(
     display_name: str = "",
     password: str | None = None,
     is_superuser: bool = False,
+    one_time: bool | None = None,
 ) -> tuple[User, str]:
-    """Create a staff user; returns the user and the (possibly generated) one-time password."""
+    """Create a staff user; returns the user and the password. A generated password is a one-time
+    password (changed at the first login); a given one is too when `one_time` says so."""
     known = known_roles()
     unknown = sorted(set(roles) - known.keys())
     if unknown:
         raise UnknownRole(f"未知角色 {', '.join(unknown)}；可用角色：{', '.join(known)}")
+    if one_time is None:
+        one_time = password is None
     password = password or secrets.token_urlsafe(9)
     user = User.objects.create_user(
         username=username,
@@ -55,6 +59,7 @@ def create_user(
         display_name=display_name,
         is_staff="admin" in roles or is_superuser,
         is_superuser=is_superuser,
+        must_change_password=one_time,
     )
     ensure_roles()
     user.roles.set(roles)
@@ -146,3 +151,29 @@ def revoke_token_by_prefix(prefix: str) -> ApiToken:
     revoke_token(token)
     token.refresh_from_db()
     return token
+
+
+def reset_password(user: User) -> str:
+    """An administrator's reset: a new one-time password, to be changed at the next login; the
+    user's sessions end (Django ties them to the password) and a lock-out on the name is lifted."""
+    password = secrets.token_urlsafe(9)
+    user.set_password(password)
+    user.must_change_password = True
+    user.save(update_fields=["password", "must_change_password"])
+    from .models import LoginFailure
+
+    LoginFailure.objects.filter(username=user.username).delete()
+    try:
+        from axes.utils import reset as axes_reset
+
+        axes_reset(username=user.username)
+    except Exception:  # no lock-out table yet (a fresh install): nothing to lift
+        pass
+    return password
+
+
+def change_password(user: User, password: str) -> None:
+    """The user's own new password (validated by the form); no longer a one-time one."""
+    user.set_password(password)
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])

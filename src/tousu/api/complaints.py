@@ -12,11 +12,11 @@ from ninja import File, Form, Header, Query, Router, Status, UploadedFile
 from tousu.accounts.models import Organisation
 from tousu.accounts.roles import PERSONAL_DATA_ROLES
 from tousu.cases import engine, selectors, services
-from tousu.cases.attachments import ALLOWED_TYPES, add_attachment
-from tousu.cases.errors import Forbidden, Invalid, NotFound
+from tousu.cases.attachments import ALLOWED_TYPES, REMOVED_MESSAGE, add_attachment, file_removed
+from tousu.cases.errors import CaseError, Forbidden, Invalid, NotFound
 from tousu.cases.forms import json_schema
 from tousu.cases.models import Complaint
-from tousu.cases.privacy import party_dict
+from tousu.cases.privacy import CaseMask, may_reveal, party_dict
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.processes.selectors import active_process
@@ -41,10 +41,17 @@ from .schemas import (
     PartyOut,
     RevealedParties,
     TaskOut,
+    errors,
 )
 from .selectors import cursor_page, filter_complaints
 
 router = Router(tags=["投诉"])
+
+
+class Gone(CaseError):
+    """What was there is no more: an attachment removed when the case's retention period ended."""
+
+    status, code = 410, "gone"
 
 
 @router.post("", response={201: ComplaintCreated, **WRITE}, summary="登记投诉")
@@ -88,7 +95,7 @@ def create_complaint(
     return Status(status, body)
 
 
-def _summary(c: Complaint) -> dict:
+def _summary(c: Complaint, mask: CaseMask) -> dict:
     return {
         "id": c.pk,
         "tracking_number": c.tracking_number,
@@ -97,7 +104,7 @@ def _summary(c: Complaint) -> dict:
         "state_label": c.state_label,
         "version": c.version,
         "channel": c.channel,
-        "title": c.title,
+        "title": mask.text(c.title),
         "category": c.category.code if c.category else None,
         "department": c.department.code if c.department else None,
         "severity": c.severity,
@@ -146,11 +153,8 @@ def list_complaints(request, response: HttpResponse, filters: Query[ComplaintFil
         query = request.GET.copy()
         query["cursor"] = next_cursor
         response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
-    return Status(200, [_summary(c) for c in rows])
-
-
-def _parties(detail) -> list[dict]:
-    return [party_dict(p, reveal=False) for p in detail["parties"]]
+    masks = selectors.masks_for(rows)
+    return Status(200, [_summary(c, masks[c.pk]) for c in rows])
 
 
 def _tasks(tasks) -> list[dict]:
@@ -170,7 +174,7 @@ def _tasks(tasks) -> list[dict]:
     ]
 
 
-def _events(complaint: Complaint, events) -> list[dict]:
+def _events(complaint: Complaint, events, mask: CaseMask) -> list[dict]:
     return [
         {
             "id": e.pk,
@@ -180,13 +184,13 @@ def _events(complaint: Complaint, events) -> list[dict]:
             "to_state": e.to_state,
             "actor": e.actor_name,
             "via": e.via,
-            "payload": e.payload,
+            "payload": e.payload,  # masked like everything else in the view
             "shown": [{"label": label, "value": value} for label, value in shown],
             "comment": e.comment,
             "visibility": e.visibility,
             "created_at": e.created_at,
         }
-        for e, shown in selectors.event_rows(complaint, events)
+        for e, shown in selectors.event_rows(complaint, events, mask=mask)
     ]
 
 
@@ -216,11 +220,11 @@ def _clocks(request, complaint: Complaint, clocks) -> list[dict]:
     return out
 
 
-def _attachments(complaint: Complaint, attachments) -> list[dict]:
+def _attachments(complaint: Complaint, attachments, mask: CaseMask) -> list[dict]:
     return [
         {
             "id": a.pk,
-            "name": a.original_name,
+            "name": mask.text(a.original_name),
             "content_type": a.content_type,
             "size": a.size,
             "sha256": a.sha256,
@@ -238,24 +242,25 @@ def get_complaint(request, complaint_id: Id):
     """案件全貌：当事人（个人信息按角色脱敏）、任务、事件、时限、附件。"""
     complaint = access.complaint(request, complaint_id)
     detail = selectors.case_detail(complaint)
+    mask = CaseMask.for_case(complaint, parties=detail["parties"], events=detail["events"])
     return Status(
         200,
         {
-            **_summary(complaint),
+            **_summary(complaint, mask),
             "process_version": complaint.process.version,
-            "content": complaint.content,
-            "request": complaint.request,
+            "content": mask.text(complaint.content),
+            "request": mask.text(complaint.request),
             "complexity": complaint.complexity,
             "severity": complaint.severity,
-            "fields": complaint.fields,
+            "fields": mask.fields(complaint.fields),
             "is_anonymous": complaint.is_anonymous,
             "owner_name": str(complaint.owner) if complaint.owner_id else "",
             "chase_count": complaint.chase_count,
-            "parties": _parties(detail),
+            "parties": [mask.party(p) for p in detail["parties"]],
             "tasks": _tasks(detail["tasks"]),
-            "events": _events(complaint, detail["events"]),
+            "events": _events(complaint, detail["events"], mask),
             "clocks": _clocks(request, complaint, detail["clocks"]),
-            "attachments": _attachments(complaint, detail["attachments"]),
+            "attachments": _attachments(complaint, detail["attachments"], mask),
         },
     )
 
@@ -332,9 +337,10 @@ def list_parties(request, complaint_id: Id):
     summary="查看未脱敏的当事人信息",
 )
 def reveal_parties(request, complaint_id: Id):
-    """接待员、投诉专员、领导可以查看；每次查看都在案件上记一条「查看未脱敏个人信息」事件。"""
+    """接待员、投诉专员、领导可以查看；每次查看都在案件上记一条「查看未脱敏个人信息」事件。
+    同时给出未脱敏的投诉内容和行业字段。"""
     complaint = access.complaint(request, complaint_id)
-    if not request.user.has_role(*PERSONAL_DATA_ROLES):
+    if not may_reveal(request.user):
         raise Forbidden(
             "您的角色不能查看未脱敏的个人信息",
             {"roles": sorted(PERSONAL_DATA_ROLES)},
@@ -346,6 +352,10 @@ def reveal_parties(request, complaint_id: Id):
         200,
         {
             "parties": [party_dict(p, reveal=True) for p in complaint.parties.all()],
+            "title": complaint.title,
+            "content": complaint.content,
+            "request": complaint.request,
+            "fields": complaint.fields,
             "event_id": event.pk,
         },
     )
@@ -366,7 +376,9 @@ def list_tasks(request, complaint_id: Id):
 def list_events(request, complaint_id: Id):
     """案件的全部事件，按时间顺序；只追加，不修改。"""
     complaint = access.complaint(request, complaint_id)
-    return Status(200, _events(complaint, list(complaint.events.select_related("actor"))))
+    events = list(complaint.events.select_related("actor"))
+    mask = CaseMask.for_case(complaint, events=events)
+    return Status(200, _events(complaint, events, mask))
 
 
 @router.get("/{complaint_id}/clocks", response={200: list[ClockOut], **READ}, summary="时限")
@@ -433,7 +445,8 @@ DOWNLOAD_CONTENT = {
 )
 def list_attachments(request, complaint_id: Id):
     complaint = access.complaint(request, complaint_id)
-    return Status(200, _attachments(complaint, complaint.attachments.order_by("pk")))
+    mask = CaseMask.for_case(complaint)
+    return Status(200, _attachments(complaint, complaint.attachments.order_by("pk"), mask))
 
 
 @router.post(
@@ -465,12 +478,12 @@ def upload_attachment(
         via="api",
         actor_name=access.actor(request),
     )
-    return Status(201, _attachments(complaint, [attachment])[0])
+    return Status(201, _attachments(complaint, [attachment], CaseMask.for_case(complaint))[0])
 
 
 @router.get(
     "/{complaint_id}/attachments/{attachment_id}",
-    response={200: None, **READ},
+    response={200: None, **READ, **errors(410)},
     summary="下载附件",
     openapi_extra={"responses": DOWNLOAD_CONTENT},
 )
@@ -479,6 +492,8 @@ def download_attachment(request, complaint_id: Id, attachment_id: Id):
     attachment = complaint.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound(f"投诉 {complaint_id} 没有附件 {attachment_id}")
+    if file_removed(attachment):
+        raise Gone(REMOVED_MESSAGE)
     # Always a download, never rendered inline: an uploaded file must not run in our origin.
     response = FileResponse(
         attachment.file.open("rb"),

@@ -20,7 +20,7 @@ PDF = {
 }
 
 
-def _document(complaint_id: int, d) -> dict:
+def _document(complaint_id: int, d, mask) -> dict:
     return {
         "id": d.pk,
         "kind": d.kind,
@@ -30,7 +30,7 @@ def _document(complaint_id: int, d) -> dict:
         "issued_at": d.issued_at,
         "issued_by": d.issued_by_name,
         "corrects": d.corrects_id,
-        "reason": d.reason,
+        "reason": mask.text(d.reason),
         "download": f"/api/v1/complaints/{complaint_id}/documents/{d.pk}",
     }
 
@@ -39,8 +39,13 @@ def _document(complaint_id: int, d) -> dict:
     "/{complaint_id}/documents", response={200: list[DocumentOut], **READ}, summary="已出具的公文"
 )
 def list_documents(request, complaint_id: Id):
+    from tousu.cases.privacy import CaseMask
+
     complaint = access.complaint(request, complaint_id)
-    return Status(200, [_document(complaint.pk, d) for d in complaint.documents.order_by("pk")])
+    mask = CaseMask.for_case(complaint)
+    return Status(
+        200, [_document(complaint.pk, d, mask) for d in complaint.documents.order_by("pk")]
+    )
 
 
 @router.get(
@@ -50,18 +55,19 @@ def list_documents(request, complaint_id: Id):
     openapi_extra={"responses": PDF},
 )
 def download_document(request, complaint_id: Id, document_id: Id):
-    """PDF 在第一次下载时按出具时固定的文本生成，之后不变。"""
-    from tousu.documents.services import ensure_pdf
+    """PDF 在第一次下载时按出具时固定的文本生成，之后不变。不能查看个人信息的角色得到脱敏的版本；
+    其他角色下载原件，每次下载都记入该投诉的个人信息查看记录。"""
+    from tousu.documents.services import copy_for
 
     complaint = access.complaint(request, complaint_id)
     document = complaint.documents.filter(pk=document_id).first()
     if document is None:
         raise NotFound(f"投诉 {complaint_id} 没有公文 {document_id}")
-    pdf = ensure_pdf(document)
+    copy = copy_for(document, request.user, via="api", actor_name=access.actor(request))
     response = FileResponse(
-        pdf.file.open("rb"),
+        copy.open(),
         as_attachment=True,
-        filename=f"{document.title}.pdf",
+        filename=f"{document.title}{'（脱敏）' if copy.masked else ''}.pdf",
         content_type="application/pdf",
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -3,7 +3,7 @@ the token acts as, the department work list (tasks) and the notification inbox."
 
 from typing import Literal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 
@@ -106,10 +106,24 @@ def _user(u: User, roles=None) -> dict:
     }
 
 
-def _users():
-    return User.objects.select_related("department").prefetch_related(
+# Roles whose work names any member of staff: assigning, instructing, auditing, administering.
+ALL_USERS_ROLES = ("officer", "leader", "auditor", "admin")
+
+
+def _users(request):
+    """The staff the caller's role needs to name: everyone for the roles that assign, instruct or
+    audit across departments; for the others (and for a token limited to some departments) the
+    members of their own department(s) and themselves."""
+    qs = User.objects.select_related("department").prefetch_related(
         Prefetch("roles", queryset=Role.objects.only("code"))
     )
+    user, scope = request.user, access.scope_of(request)
+    if scope is None and user.has_role(*ALL_USERS_ROLES):
+        return qs
+    departments = set(scope or ()) if scope is not None else set()
+    if user.department_id and (scope is None or user.department_id in departments):
+        departments.add(user.department_id)
+    return qs.filter(Q(department_id__in=departments) | Q(pk=user.pk))
 
 
 class UserFilters(Schema):
@@ -125,8 +139,9 @@ class UserFilters(Schema):
     summary="用户",
 )
 def list_users(request, filters: Query[UserFilters]):
-    """工作人员（只读）：用户名、姓名、部门、角色。不含密码、邮箱等信息。"""
-    qs = _users().order_by("username")
+    """工作人员（只读）：用户名、姓名、部门、角色。不含密码、邮箱等信息。
+    投诉专员、领导、审计和管理员看到全部工作人员；其他角色（以及限定部门的令牌）只看到本部门的人员和自己。"""
+    qs = _users(request).order_by("username")
     if filters.department:
         qs = qs.filter(department__code=filters.department)
     if filters.role:
@@ -143,7 +158,7 @@ def list_users(request, filters: Query[UserFilters]):
     summary="用户详情",
 )
 def get_user(request, username: Username):
-    u = _users().filter(username=username).first()
+    u = _users(request).filter(username=username).first()
     if u is None:
         raise NotFound(f"用户「{username}」不存在")
     return Status(200, _user(u))
@@ -238,23 +253,29 @@ class NotificationFilters(Schema):
 )
 def list_notifications(request, filters: Query[NotificationFilters]):
     """时限预警、超时等提醒（与工作台的通知相同），新的在前。"""
+    from tousu.cases.privacy import mask_text
+    from tousu.cases.selectors import masks_for
     from tousu.clocks.models import Notification
 
-    qs = Notification.objects.filter(user_id=request.user.pk)
+    qs = Notification.objects.filter(user_id=request.user.pk).select_related("complaint__process")
     if filters.unread:
         qs = qs.filter(read_at__isnull=True)
+    notes = list(qs[: filters.limit])
+    masks = masks_for({n.complaint_id: n.complaint for n in notes if n.complaint_id}.values())
     return Status(
         200,
         [
             {
                 "id": n.pk,
                 "kind": n.kind,
-                "message": n.message,
+                "message": masks[n.complaint_id].text(n.message)
+                if n.complaint_id in masks
+                else mask_text(n.message),
                 "complaint_id": n.complaint_id,
                 "created_at": n.created_at,
                 "read_at": n.read_at,
             }
-            for n in qs[: filters.limit]
+            for n in notes
         ],
     )
 

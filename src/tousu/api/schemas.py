@@ -55,7 +55,7 @@ class ErrorOut(Schema):
 
     code: str = Field(
         description="机器可读的错误代码：unauthorized、forbidden、not_found、invalid、"
-        "malformed_json、malformed_body、stale_version、action_not_possible、too_large、method_not_allowed、server_error"
+        "malformed_json、malformed_body、stale_version、action_not_possible、too_large、method_not_allowed、gone、server_error"
     )
     message: str = Field(description="中文说明：哪里错了、允许什么")
     details: dict[str, Any] = Field(
@@ -167,6 +167,10 @@ class PartyOut(Schema):
 
 class RevealedParties(Schema):
     parties: list[PartyOut] = Field(description="未脱敏的当事人信息")
+    title: str = Field("", description="未脱敏的摘要")
+    content: str = Field("", description="未脱敏的投诉内容")
+    request: str = Field("", description="未脱敏的诉求")
+    fields: dict[str, Any] = Field(default_factory=dict, description="未脱敏的行业字段")
     event_id: int = Field(description="记录这次查看的事件")
 
 
@@ -258,7 +262,7 @@ class ComplaintOut(Schema):
     complexity: str
     severity: str
     flags: list[str]
-    fields: dict[str, Any]
+    fields: dict[str, Any] = Field(description="行业字段；标为个人信息的已脱敏")
     is_anonymous: bool
     received_at: datetime
     closed_at: datetime | None

@@ -45,13 +45,35 @@ def check_upload(name: str, content: bytes) -> str:
     return kind.mime
 
 
-def safe_file_name(name: str) -> str:
+# The extensions each accepted type may carry; the first is the one a file is given.
+EXTENSIONS = {
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "application/pdf": (".pdf",),
+}
+
+
+def safe_file_name(name: str, content_type: str | None = None) -> str:
     """The name to show and offer on download: no directories (either slash), no control or
-    invisible characters (bidi overrides; line breaks become spaces), not "." or "..". The file
+    invisible characters (bidi overrides; line breaks become spaces), not "." or "..", and an
+    extension that agrees with the content (a PNG sent as 照片.html is kept as 照片.png). The file
     itself is stored under a random name (models.attachment_path): this is only metadata."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch if ch.isprintable() else " " if ch.isspace() else "" for ch in name).strip()
-    return name[:200] if name not in ("", ".", "..") else "附件"
+    name = name if name not in ("", ".", "..") else "附件"
+    allowed = EXTENSIONS.get(content_type or "")
+    if allowed:
+        stem, dot, suffix = name.rpartition(".")
+        if not dot or not stem:
+            stem = name
+        if not (dot and stem and f".{suffix.lower()}" in allowed):
+            name = stem.rstrip(".") + allowed[0]
+    if len(name) > 200:  # keep the extension
+        stem, dot, suffix = name.rpartition(".")
+        name = stem[: 199 - len(suffix)] + "." + suffix if dot and len(suffix) < 10 else name[:200]
+    return name
 
 
 @transaction.atomic
@@ -67,7 +89,7 @@ def add_attachment(
     actor_name: str = "",
 ) -> Attachment:
     content_type = check_upload(name, content)
-    safe_name = safe_file_name(name)
+    safe_name = safe_file_name(name, content_type)
     attachment = Attachment(
         complaint=complaint,
         original_name=safe_name,
@@ -98,3 +120,11 @@ def add_attachment(
         attachment.file.delete(save=False)
         raise
     return attachment
+
+
+REMOVED_MESSAGE = "该附件已按个人信息保存期限删除，只保留了类型、大小和上传时间"
+
+
+def file_removed(attachment: Attachment) -> bool:
+    """The file went at the end of the case's retention period (ops/retention.py)."""
+    return not attachment.file

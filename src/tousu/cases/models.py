@@ -33,11 +33,17 @@ def hash_access_code(code: str, salt: str | None = None) -> str:
     return f"{salt}${digest}"
 
 
+# Every flag a definition can set has its Chinese label here (other apps add theirs in ready());
+# tests/security/test_no_raw_keys.py fails on a flag without one.
 FLAG_LABELS = {
     "escalated": "已请示上级",
     "reopened": "不满意重办",
     "serious": "严重",
     "leadership": "已报领导",
+    "medical_dispute": "医疗纠纷",
+    "engineering_repair": "工程返修",
+    "leadership_coordination": "领导协调",
+    "verification_failed": "验证未通过",
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import F, Q, QuerySet
 
 from tousu.accounts.models import User
@@ -9,6 +11,7 @@ from tousu.accounts.roles import DEPARTMENTAL_ROLES
 
 from .errors import Forbidden, NotFound
 from .models import Complaint, Task
+from .privacy import CaseMask, may_reveal
 
 
 def visible_complaints(user: User) -> QuerySet[Complaint]:
@@ -95,17 +98,15 @@ def _display_value(field, value, names: dict[str, str]) -> str:
     return str(value)
 
 
-def event_rows(complaint: Complaint, events) -> list[tuple]:
-    """Each event with its payload as (label, text) pairs in the words of the flow's forms."""
+def _names(complaint: Complaint, values) -> dict[str, str]:
+    """Display names of the codes among `values`: departments, categories, users, channels."""
     from tousu.accounts.models import Department, User
     from tousu.processes.models import Category
 
-    definition = complaint.definition
     codes = {
         v
-        for e in events
-        for v in (e.payload.values())
-        for v in (v if isinstance(v, list) else [v])
+        for value in values
+        for v in (value if isinstance(value, list) else [value])
         if isinstance(v, str)
     }
     names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
@@ -115,21 +116,91 @@ def event_rows(complaint: Complaint, events) -> list[tuple]:
         )
     )
     names |= {u.username: str(u) for u in User.objects.filter(username__in=codes)}
-    names |= {c.value: c.label for c in definition.channels}
+    names |= {c.value: c.label for c in complaint.definition.channels}
+    return names
+
+
+@dataclass(frozen=True)
+class EventView:
+    """An event as a reader is shown it: its text and form values masked by the reader's mask."""
+
+    pk: int
+    action: str
+    label: str
+    from_state: str
+    to_state: str
+    actor_name: str
+    via: str
+    payload: dict
+    comment: str
+    visibility: str
+    public_label: str
+    created_at: object
+
+
+def event_rows(complaint: Complaint, events, *, mask: CaseMask) -> list[tuple[EventView, list]]:
+    """Each event, masked, with its payload as (label, text) pairs in the words of the flow's forms.
+    Only values a form or PAYLOAD_LABELS names are shown: never a raw key."""
+    definition = complaint.definition
+    names = _names(complaint, [v for e in events for v in e.payload.values()])
     rows = []
     for e in events:
         action = definition.action(e.action)
         fields = {f.name: f for f in action.form} if action else {}
+        payload = mask.payload(e.action, e.payload)
         shown = [
             (
-                fields[k].label if k in fields else PAYLOAD_LABELS.get(k, k),
+                fields[k].label if k in fields else PAYLOAD_LABELS[k],
                 _display_value(fields.get(k), v, names),
             )
-            for k, v in e.payload.items()
-            if k in fields or k in PAYLOAD_LABELS
+            for k, v in payload.items()
+            if (k in fields or k in PAYLOAD_LABELS) and v not in (None, "", [])
         ]
-        rows.append((e, shown))
+        view = EventView(
+            pk=e.pk,
+            action=e.action,
+            label=mask.text(e.label),
+            from_state=e.from_state,
+            to_state=e.to_state,
+            actor_name=mask.text(e.actor_name),
+            via=e.via,
+            payload=payload,
+            comment=mask.text(e.comment),
+            visibility=e.visibility,
+            public_label=mask.text(e.public_label),
+            created_at=e.created_at,
+        )
+        rows.append((view, shown))
     return rows
+
+
+def field_rows(complaint: Complaint, *, mask: CaseMask) -> list[tuple[str, str]]:
+    """The case's registration fields as (label, text), personal ones masked; keys the definition
+    does not name (left by an older version) are not shown."""
+    definition = complaint.definition
+    data = mask.fields(complaint.fields or {})
+    names = _names(complaint, data.values())
+    return [
+        (f.label, _display_value(f, data[f.name], names))
+        for f in definition.fields
+        if data.get(f.name) not in (None, "", [])
+    ]
+
+
+def masks_for(complaints, *, reveal: bool = False) -> dict[int, CaseMask]:
+    """A mask per case of a list (titles, summaries), from their parties and registration fields in
+    one query."""
+    from .models import Party
+
+    complaints = list(complaints)
+    if reveal:
+        return {c.pk: CaseMask(c.definition, reveal=True) for c in complaints}
+    parties: dict[int, list] = {}
+    for p in Party.objects.filter(complaint_id__in=[c.pk for c in complaints]):
+        parties.setdefault(p.complaint_id, []).append(p)
+    return {
+        c.pk: CaseMask.for_case(c, parties=parties.get(c.pk, []), events=[]) for c in complaints
+    }
 
 
 PAYLOAD_LABELS = {
@@ -249,7 +320,8 @@ def filter_complaints(
             Q(department_id=user.department_id) | Q(tasks__department_id=user.department_id)
         ).distinct()
     if q and q.strip():
-        qs = search.filter_text(qs, q.strip())
+        # A value the user sees masked must find nothing (cases/privacy.py).
+        qs = search.filter_text(qs, q.strip(), personal=may_reveal(user))
     if process:
         qs = qs.filter(process__name=process)
     if state:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -266,6 +267,28 @@ def fingerprint(payload: Any) -> str:
     ).hexdigest()
 
 
+def _keystream(user: User, key: str) -> bytes:
+    from django.conf import settings
+
+    message = f"idempotency:{user.pk}:{key}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, "sha256").digest()
+
+
+def _sealed(body: dict, user: User, key: str) -> dict:
+    """The answer kept for replays, its access code encrypted with a key only the server and the
+    request's own Idempotency-Key derive: the table holds no access code in clear."""
+    code = body.get("access_code", "").encode()
+    cipher = bytes(a ^ b for a, b in zip(code, _keystream(user, key), strict=False)).hex()
+    return {**body, "access_code": "", "access_code_sealed": cipher}
+
+
+def _unsealed(body: dict, user: User, key: str) -> dict:
+    cipher = bytes.fromhex(body.get("access_code_sealed", ""))
+    code = bytes(a ^ b for a, b in zip(cipher, _keystream(user, key), strict=False)).decode()
+    out = {k: v for k, v in body.items() if k != "access_code_sealed"}
+    return {**out, "access_code": code or body.get("access_code", "")}
+
+
 def register_once(
     *, key: str | None, user: User, payload: Mapping[str, Any], **kwargs
 ) -> tuple[int, dict]:
@@ -284,13 +307,17 @@ def register_once(
         if record:
             if record.fingerprint != print_:
                 raise Invalid("该 Idempotency-Key 已用于内容不同的请求；请为新请求使用新的键")
-            return record.status_code, record.body
+            return record.status_code, _unsealed(record.body, user, key)
         try:
             with transaction.atomic():
                 complaint, code = register_complaint(user=user, **kwargs)
                 body = creation_body(complaint, code)
                 IdempotencyRecord.objects.create(
-                    user=user, key=key, fingerprint=print_, status_code=201, body=body
+                    user=user,
+                    key=key,
+                    fingerprint=print_,
+                    status_code=201,
+                    body=_sealed(body, user, key),
                 )
             return 201, body
         except IntegrityError:

@@ -32,4 +32,20 @@ class ClockAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "message", "created_at", "read_at"]
+    list_display = ["user", "kind", "shown_message", "created_at", "read_at"]
+    fields = ["user", "kind", "complaint", "shown_message", "created_at", "read_at"]
+    readonly_fields = fields
+    list_select_related = ["user", "complaint__process"]
+
+    @admin.display(description="内容")
+    def shown_message(self, obj):
+        # The administrator is no role that may see personal data: a message quoting a case (a
+        # risk alert quotes its title) is masked like the case itself (cases/privacy.py).
+        from tousu.cases.privacy import CaseMask, mask_text
+
+        if obj.complaint_id:
+            return CaseMask.for_case(obj.complaint).text(obj.message)
+        return mask_text(obj.message)
+
+    def has_add_permission(self, request):
+        return False

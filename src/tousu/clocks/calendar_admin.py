@@ -70,11 +70,15 @@ def import_schedule_file(path: str) -> str:
     )
 
 
-def status_report() -> str:
-    cal = services.calendar()
+def status_report(cal=None, *, imported: bool = True) -> str:
+    """Each year's source; without `imported` (no database yet) the years imported are not read."""
+    cal = cal or services.calendar()
     this_year = timezone.localdate().year
     years = sorted(
-        {*range(2004, this_year + 3), *CalendarYear.objects.values_list("year", flat=True)}
+        {
+            *range(2004, this_year + 3),
+            *(CalendarYear.objects.values_list("year", flat=True) if imported else ()),
+        }
     )
     words = {
         workdays.OFFICIAL: "官方（chinesecalendar）",

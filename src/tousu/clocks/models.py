@@ -115,4 +115,5 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["user", "read_at"])]
 
     def __str__(self) -> str:
-        return self.message
+        # Not the message: it may quote a case's title, and the admin prints str() in its lists.
+        return f"通知 {self.pk}（{self.created_at:%Y-%m-%d %H:%M}）" if self.created_at else "通知"

@@ -64,7 +64,9 @@ class DocumentAdmin(admin.ModelAdmin):
     list_display = ("serial", "title", "complaint", "issued_at", "issued_by_name", "download")
     list_filter = ("kind", "year")
     search_fields = ("serial", "complaint__tracking_number")
-    readonly_fields = [f.name for f in Document._meta.fields]
+    # The text and data a document was filled with hold the complainant's personal data: the admin
+    # does not show them (the PDF link gives the masked print to roles that may not see them).
+    readonly_fields = [f.name for f in Document._meta.fields if f.name not in ("html", "context")]
     exclude = ("html", "context")
 
     def has_add_permission(self, request):

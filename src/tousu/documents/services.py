@@ -4,7 +4,9 @@ demand from staff; corrections; the PDF kept under the data directory; seeding t
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+from dataclasses import dataclass
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -161,6 +163,69 @@ def ensure_pdf(document: Document) -> DocumentFile:
         record.file.delete(save=False)
         return DocumentFile.objects.get(document=document)
     return record
+
+
+@dataclass(frozen=True)
+class ReaderCopy:
+    """The PDF a staff member downloads: the issued one (with personal data, the download on the
+    case's record) or, for a role that may not see personal data, a masked print of the same text."""
+
+    content: bytes | None
+    file: DocumentFile | None
+    masked: bool
+
+    def open(self):
+        return self.file.file.open("rb") if self.file else io.BytesIO(self.content)
+
+
+def copy_for(document: Document, user, *, via: str, actor_name: str = "") -> ReaderCopy:
+    """One masking rule for documents too (cases/privacy.py): roles that may see personal data get
+    the issued PDF and the download is recorded on the case as a disclosure; every other role gets
+    the document's fixed text printed with the personal data masked."""
+    from tousu.cases.privacy import CaseMask, may_reveal
+
+    complaint = document.complaint
+    if may_reveal(user):
+        record = ensure_pdf(document)
+        from tousu.ops.disclosures import record_document
+
+        record_document(complaint, user, document, via=via, actor_name=actor_name)
+        return ReaderCopy(None, record, masked=False)
+    masked = CaseMask.for_case(complaint).html(document.html)
+    return ReaderCopy(_masked_pdf(document, masked), None, masked=True)
+
+
+MASKED_DIR = "masked"
+
+
+def _masked_pdf(document: Document, html: str) -> bytes:
+    """The masked print, kept by the hash of its text: printed again only when the case's data or
+    the document's text (after retention) changed."""
+    from .models import document_storage
+
+    storage = document_storage()
+    name = f"{MASKED_DIR}/{document.pk}-{hashlib.sha256(html.encode()).hexdigest()[:24]}.pdf"
+    if storage.exists(name):
+        with storage.open(name, "rb") as fh:
+            return fh.read()
+    pdf = render_pdf(html)
+    storage.save(name, ContentFile(pdf))  # a concurrent twin is saved under another name: harmless
+    return pdf
+
+
+def discard_masked_copies(document_ids) -> int:
+    """Delete the masked prints of these documents (retention removes the text they came from)."""
+    from .models import document_storage
+
+    storage = document_storage()
+    if not storage.exists(MASKED_DIR):
+        return 0
+    prefixes = tuple(f"{pk}-" for pk in document_ids)
+    _, files = storage.listdir(MASKED_DIR)
+    gone = [f for f in files if f.startswith(prefixes)] if prefixes else []
+    for f in gone:
+        storage.delete(f"{MASKED_DIR}/{f}")
+    return len(gone)
 
 
 def ensure_pdf_quietly(pk: int) -> None:

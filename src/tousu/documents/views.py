@@ -97,10 +97,11 @@ def download(request, doc_pk):
     complaint, error = _case(request, doc.complaint_id)
     if error:
         return error
-    pdf = services.ensure_pdf(doc)
+    copy = services.copy_for(doc, request.user, via="web")
+    suffix = "（脱敏）" if copy.masked else ""
     return FileResponse(
-        pdf.file.open("rb"),
-        filename=f"{doc.title}-{complaint.tracking_number}-{doc.number:04d}.pdf",
+        copy.open(),
+        filename=f"{doc.title}-{complaint.tracking_number}-{doc.number:04d}{suffix}.pdf",
         content_type="application/pdf",
     )
 

@@ -1,3 +1,4 @@
 """Operations and privacy: backup and restore, retention (anonymising closed cases whose period has
-ended), the reveal log and a complainant's data export. No models of its own: it works on the other
-apps' tables, and its commands are in `cli.py`."""
+ended), the log of disclosures (who saw or exported whose personal data, per case) with the
+auditor's screen, and a complainant's data export. Its one table lists the cases of each bulk export
+that carried personal data; the rest works on the other apps' tables. Commands are in `cli.py`."""

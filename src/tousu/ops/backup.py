@@ -135,11 +135,22 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def private_tree(root: Path) -> None:
+    """Directories 0700 and files 0600 under `root`: a backup holds everyone's personal data."""
+    root.chmod(0o700)
+    for folder, dirs, files in os.walk(root):
+        for d in dirs:
+            os.chmod(os.path.join(folder, d), 0o700)
+        for f in files:
+            os.chmod(os.path.join(folder, f), 0o600)
+
+
 def _copy(src: Path, dst: Path) -> tuple[str, int]:
     """Copy a file, returning the SHA-256 and size of what was written."""
     h, size = hashlib.sha256(), 0
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
+    dst.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data: owner only
+    with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
         for chunk in iter(lambda: fin.read(1 << 20), b""):
             h.update(chunk)
             size += len(chunk)
@@ -409,6 +420,7 @@ def backup(target: str | Path, *, allow_missing: bool = False) -> Outcome:
         (work / MANIFEST).write_text(
             json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8"
         )
+        private_tree(work)
         if target.exists():
             target.rmdir()
         work.rename(target)

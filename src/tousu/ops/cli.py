@@ -48,7 +48,7 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    setup_django()
+    setup_django(require_db=False)  # restoring into a new installation is what it is for
     from tousu.ops import backup
 
     try:
@@ -124,7 +124,7 @@ def _day(text: str | None) -> date | None:
         raise UsageError(f"日期「{text}」无效，应为 YYYY-MM-DD") from None
 
 
-REVEAL_HEADER = ["时间", "方式", "投诉编号", "用户名", "操作人", "途径"]
+REVEAL_HEADER = ["时间", "方式", "投诉编号", "投诉人", "用户名", "操作人", "途径", "内容"]
 
 
 def cmd_privacy(args) -> int:
@@ -142,11 +142,15 @@ def cmd_privacy(args) -> int:
                 timezone.localtime(d.at).strftime("%Y-%m-%d %H:%M:%S"),
                 d.kind,
                 d.tracking_number,
+                d.subject,
                 d.username,
                 d.actor_name,
                 VIA_LABELS.get(d.via, d.via),
+                d.what,
             ]
-            for d in disclosures(since=since, until=until)
+            for d in disclosures(
+                since=since, until=until, tracking_number=args.case or "", username=args.user or ""
+            )
         ]
         if args.format == "csv":
             out = (
@@ -165,7 +169,7 @@ def cmd_privacy(args) -> int:
                 print(f"已写入 {args.output}（{len(rows)} 条）", file=sys.stderr)
             return 0
         if not rows:
-            print("所选期间没有查看或导出个人信息的记录")
+            print("没有符合条件的查看或导出个人信息的记录")
             return 0
         widths = [max(len(r[i]) for r in [REVEAL_HEADER, *rows]) for i in range(len(REVEAL_HEADER))]
         for r in [REVEAL_HEADER, *rows]:
@@ -225,6 +229,8 @@ def register(subparsers) -> None:
     x = psub.add_parser("reveals", help="谁在何时查看或导出了哪件投诉的个人信息")
     x.add_argument("--since", help="起始日期 YYYY-MM-DD（含）")
     x.add_argument("--until", help="截止日期 YYYY-MM-DD（含）")
+    x.add_argument("--case", help="只列出这件投诉（投诉编号）")
+    x.add_argument("--user", help="只列出这个用户（用户名）")
     x.add_argument("--format", choices=["table", "csv"], default="table")
     x.add_argument("-o", "--output", help="CSV 写入此文件（Excel 可直接打开）")
     x = psub.add_parser("export", help="按当事人申请导出其个人信息和投诉（JSON）")

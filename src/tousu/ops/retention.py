@@ -1,14 +1,15 @@
 """Retention: when a closed case's period (its template's `retention_days`, counted from closing)
 has ended, its personal data is removed and its statistics stay.
 
-Removed: the complainants' names and every party's phone, ID number, address and extra data; the
-sector and action fields the definition marks `personal`; the access code (the portal no longer
-opens the case); the complainant's evidence files (the rows keep type, size and time); and in all
+Removed: the names of people (complainants and respondents), every party's phone, ID number,
+address, nationality, relation and extra data; the sector and action fields the definition marks
+`personal` (a patient's name, the persons involved); the access code (the portal no longer opens the
+case); the complainant's evidence files and their names (the rows keep type, size and time); and in all
 free text (title, content, request, event comments and form text, issued documents, notifications,
 webhook payloads, link notes, the search index) the person's known values and anything that looks
 like a phone number, an ID number or an e-mail address. Kept: state, category, department, channel,
-dates, clocks, satisfaction and the other statistics facts, and respondents' names (the subject of
-the complaint, which the league table counts), so reports count the case as before.
+dates, clocks, satisfaction and the other statistics facts, and the names of organisations and
+departments complained about (which the league table counts), so reports count the case as before.
 
 Events and issued documents are append-only; the one sanctioned way to rewrite their text is
 `_redact_append_only` below (docs/decisions/0004-retention-redacts-events.md). Each anonymised case
@@ -35,6 +36,12 @@ from .selectors import ANONYMISED, Due, retention_due
 ACTOR = "系统（个人信息保存期限届满）"
 EVIDENCE = "evidence"
 UNUSABLE_ACCESS_CODE = "!anonymised"  # no salt$digest: check_access_code never matches
+REMOVED_FILE_NAME = "证据材料（已删除）"
+
+
+def _extension(name: str) -> str:
+    stem, dot, suffix = (name or "").rpartition(".")
+    return f".{suffix}" if dot and stem and 0 < len(suffix) <= 5 and suffix.isalnum() else ""
 
 
 @dataclass
@@ -117,7 +124,7 @@ def _personal_fields(definition) -> tuple[set[str], dict[str, set[str]]]:
 def _scrubber(complaint: Complaint, parties: list[Party], events: list[Event], personal, by_action):
     names, phones, ids, addresses, emails, other = [], [], [], [], [], []
     for p in parties:
-        if p.role == "complainant" and p.kind == "person":
+        if p.kind == "person":  # complainants and the people complained about
             names.append(p.name)
         phones.append(p.phone)
         ids.append(p.id_number)
@@ -180,15 +187,23 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
             updated_at=now,
         )
 
-        # Parties: complainants lose their name (people) and contact data; respondents keep their
-        # name (what was complained about) and lose their contact data.
+        person_names = [p.name for p in parties if p.kind == "person"]
+        # Parties: people lose their name, contact data, nationality and relation, complainants and
+        # respondents alike; an organisation or one of our departments complained about keeps its
+        # name (what the league table counts) and loses its contact data.
         for p in parties:
-            if p.role == "complainant" and p.kind == "person" and p.name:
+            if p.kind == "person" and p.name:
                 p.name = scrub.ANONYMISED
-            p.phone = p.id_number = p.address = ""
+            p.phone = p.id_number = p.address = p.nationality = p.relation = ""
             p.extra = {}
             Party.objects.filter(pk=p.pk).update(
-                name=p.name, phone="", id_number="", address="", extra={}
+                name=p.name,
+                phone="",
+                id_number="",
+                address="",
+                nationality="",
+                relation="",
+                extra={},
             )
 
         # Events: the sanctioned rewrite of their text.
@@ -213,7 +228,8 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
         from tousu.documents.models import Document, DocumentFile
 
         pdfs = []
-        for d in Document.objects.filter(complaint_id=complaint_id):
+        documents = list(Document.objects.filter(complaint_id=complaint_id))
+        for d in documents:
             values = {
                 "context": s.json(d.context),
                 "html": s.text(d.html),
@@ -230,13 +246,18 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
         files = []
         for a in Attachment.objects.filter(complaint_id=complaint_id):
             values = {"original_name": s.text(a.original_name)}
-            if a.kind == EVIDENCE and a.file:
-                files.append(a.file)
-                values["file"] = ""
+            if a.kind == EVIDENCE:
+                # A photo's name often says whose it is (张三身份证.jpg): only its type stays.
+                values["original_name"] = REMOVED_FILE_NAME + _extension(a.original_name)
+                if a.file:
+                    files.append(a.file)
+                    values["file"] = ""
             Attachment.objects.filter(pk=a.pk).update(**values)
 
         _other_rows(complaint, s)
         search.index_rows([(complaint_id, search.document(complaint, parties))])
+        people = {p_name for p_name in person_names if p_name}
+        _anonymise_respondent_fact(complaint_id, people)
 
         Event.objects.create(
             complaint=complaint,
@@ -261,7 +282,30 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
         # files, which the next run clears (deleting a missing file is a no-op).
         for f in files + pdfs:
             f.storage.delete(f.name)
+        from tousu.documents.services import discard_masked_copies
+
+        discard_masked_copies([d.pk for d in documents])
     return {"files_deleted": len(files), "events_redacted": redacted}
+
+
+def _anonymise_respondent_fact(complaint_id: int, people: set[str]) -> None:
+    """The statistics name who was complained about: a person's name becomes the anonymised mark,
+    in the case's fact and in the monthly roll-ups (their difference applied), every count kept."""
+    from tousu.reports import facts, rollup
+
+    with connection.cursor() as cursor:
+        cursor.execute(facts._sql()["old_fact"], [complaint_id])
+        row = cursor.fetchone()
+        if row is None:
+            return
+        old = dict(zip(rollup.FACT_COLUMNS, row, strict=True))
+        if old.get("respondent") not in people:
+            return
+        new = {**old, "respondent": scrub.ANONYMISED}
+        from tousu.reports.models import CaseFact
+
+        CaseFact.objects.filter(complaint_id=complaint_id).update(respondent=scrub.ANONYMISED)
+        rollup.apply(cursor, rollup.difference(rollup.case_rows(old), rollup.case_rows(new)))
 
 
 def _other_rows(complaint: Complaint, s: scrub.Scrubber) -> None:

@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from tousu.cases import privacy
+
 NAME = "〔姓名已删除〕"
 PHONE = "〔电话已删除〕"
 ID_NUMBER = "〔证件号已删除〕"
@@ -17,20 +19,9 @@ REMOVED = "〔已删除〕"
 ANONYMISED = "〔已匿名〕"
 MARKS = frozenset({NAME, PHONE, ID_NUMBER, EMAIL, ADDRESS, REMOVED, ANONYMISED})
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-# Resident ID numbers: 18 characters (17 digits and a check digit or X) or the old 15 digits. Any
-# run that long is scrubbed: order numbers lose nothing the statistics need.
-_ID = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
-# Mobile numbers with an optional +86 and spaces or hyphens between the groups.
-_MOBILE = re.compile(r"(?<!\d)(?:(?:\+|00)?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
-# Landlines with their area code: 0510-12345678, (0510)12345678, 010 1234 5678, extensions.
-_LANDLINE = re.compile(
-    r"(?:[(（]0\d{2,3}[)）]|(?<!\d)0\d{2,3})[\s\-－]?\d{3,4}[\s\-]?\d{4}(?:[\s\-－转]\d{1,5})?(?!\d)"
-)
-# A local number after a word that says it is one: 电话 87654321.
-_LOCAL = re.compile(
-    r"((?:电话|手机|座机|联系方式|联系号码|tel|Tel|TEL)[\s:：是为]*)\d[\d\s\-]{5,}\d(?!\d)"
-)
+# The patterns of contact data are the masking rule's (cases/privacy.py): what it masks, this removes.
+_EMAIL, _ID, _MOBILE = privacy.EMAIL, privacy.ID_NUMBER, privacy.MOBILE
+_LANDLINE, _LOCAL = privacy.LANDLINE, privacy.LOCAL
 
 
 def _norm(value: str) -> str:

@@ -79,17 +79,54 @@ class Disclosure:
     actor_name: str
     via: str
     comment: str
+    what: str = ""  # what was shown or carried out: the page, the document, the export
+    subject: str = ""  # whose data: the complainant, masked (the auditor may not see it)
 
 
-def disclosures(*, since: date | None = None, until: date | None = None) -> list[Disclosure]:
-    """Every time personal data was shown unmasked or exported, oldest first; `since` and `until`
-    are local days, both included."""
-    qs = Event.objects.filter(action__in=DISCLOSURES).select_related("actor", "complaint")
+def _subjects(complaint_ids) -> dict[int, str]:
+    """The complainant of each case, masked: who the disclosed data is about."""
+    from tousu.cases.privacy import mask_name
+
+    out: dict[int, str] = {}
+    for cid, kind, name in (
+        Party.objects.filter(complaint_id__in=complaint_ids, role="complainant")
+        .order_by("complaint_id", "id")
+        .values_list("complaint_id", "kind", "name")
+    ):
+        if cid not in out and name:
+            out[cid] = mask_name(name) if kind == "person" else name
+    return out
+
+
+def disclosures(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    tracking_number: str = "",
+    username: str = "",
+) -> list[Disclosure]:
+    """Every time personal data was shown unmasked or carried out (reveals, documents printed with
+    it, a complainant's data export, every case of a bulk export), oldest first; `since` and
+    `until` are local days, both included."""
+    from tousu.ops.models import ExportedCase
+
+    events = Event.objects.filter(action__in=DISCLOSURES).select_related("actor", "complaint")
+    exported = ExportedCase.objects.select_related("export__user", "complaint")
     if since:
-        qs = qs.filter(created_at__gte=_day_start(since))
+        events = events.filter(created_at__gte=_day_start(since))
+        exported = exported.filter(export__created_at__gte=_day_start(since))
     if until:
-        qs = qs.filter(created_at__lt=_day_start(until + timedelta(days=1)))
-    return [
+        end = _day_start(until + timedelta(days=1))
+        events = events.filter(created_at__lt=end)
+        exported = exported.filter(export__created_at__lt=end)
+    if tracking_number:
+        number = tracking_number.strip().upper()
+        events = events.filter(complaint__tracking_number=number)
+        exported = exported.filter(complaint__tracking_number=number)
+    if username:
+        events = events.filter(actor__username=username)
+        exported = exported.filter(export__username=username)
+    rows = [
         Disclosure(
             at=e.created_at,
             kind=DISCLOSURES[e.action],
@@ -99,8 +136,30 @@ def disclosures(*, since: date | None = None, until: date | None = None) -> list
             actor_name=e.actor_name,
             via=e.via,
             comment=e.comment,
+            what=e.label,
         )
-        for e in qs.order_by("created_at", "id")
+        for e in events.order_by("created_at", "id")
+    ]
+    formats = {"csv": "CSV", "xlsx": "Excel"}
+    for x in exported.order_by("export__created_at", "export_id", "complaint_id"):
+        log = x.export
+        rows.append(
+            Disclosure(
+                at=log.created_at,
+                kind=DISCLOSURES[EXPORTED],
+                tracking_number=x.complaint.tracking_number,
+                complaint_id=x.complaint_id,
+                username=log.username,
+                actor_name=str(log.user),
+                via=log.via,
+                comment=log.filters_text,
+                what=f"批量导出投诉清单（{formats.get(log.format, log.format)}，共 {log.rows} 件）",
+            )
+        )
+    rows.sort(key=lambda d: (d.at, d.tracking_number))
+    subjects = _subjects({d.complaint_id for d in rows})
+    return [
+        Disclosure(**{**d.__dict__, "subject": subjects.get(d.complaint_id, "—")}) for d in rows
     ]
 
 

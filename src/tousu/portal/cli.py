@@ -14,11 +14,16 @@ def cmd_portal(args) -> int:
 
         from . import guard
         from .models import SubmissionToken
+        from .services import purge_stashes
 
         hits = guard.purge()
         cutoff = timezone.now() - timedelta(days=args.days)
         tokens, _ = SubmissionToken.objects.filter(created_at__lt=cutoff).delete()
-        print(f"已清除 {hits} 条访问计数、{tokens} 个提交令牌（{args.days} 天前）")
+        stashes = purge_stashes()
+        print(
+            f"已清除 {hits} 条访问计数、{tokens} 个提交令牌（{args.days} 天前）、"
+            f"{stashes} 份未提交表单暂存的附件"
+        )
         return 0
     if args.portal_cmd == "poster":
         from tousu.documents.rendering import render_pdf

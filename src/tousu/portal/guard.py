@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .models import Hit
 
@@ -37,7 +38,10 @@ _DEFAULTS = {
     "challenge": ("submit", 3, 60),  # submissions per address and hour before the challenge
     "suspect": ("suspect", 1, 60),  # honeypot or too-fast forms before the challenge
     "track_fail": ("track_fail", 10, 15),  # failed lookups per address: throttled beyond
-    "track_fail_number": ("track_fail_no", 30, 60),  # failed lookups of one tracking number
+    "track_fail_pair": ("track_fail_pair", 5, 15),  # failed lookups of one number from one address
+    # Failed lookups of one tracking number from anywhere: beyond, the phone number no longer opens
+    # it (the access code still does, from any address).
+    "track_fail_number": ("track_fail_no", 30, 60),
     "respond": ("respond", 30, 60),  # material and ratings per address and hour
 }
 
@@ -51,15 +55,10 @@ def limit(name: str) -> Limit:
 
 
 def client_address(request) -> str:
-    """The client's address. Behind N trusted reverse proxies (TOUSU_TRUSTED_PROXIES = N) the N-th
-    address from the right of X-Forwarded-For; otherwise the socket's peer, which cannot be forged."""
-    proxies = int(getattr(settings, "TOUSU_TRUSTED_PROXIES", 0) or 0)
-    if proxies:
-        chain = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        chain = [a for a in chain if a]
-        if len(chain) >= proxies:
-            return chain[-proxies][:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
+    """The client's address: the same rule as the staff login's (TOUSU_TRUSTED_PROXIES)."""
+    from tousu.accounts.security import client_address as address
+
+    return address(request)
 
 
 def count(lim: Limit, key: str) -> int:
@@ -92,6 +91,13 @@ def new_form_token() -> str:
     return signing.TimestampSigner(salt=FORM_TOKEN_SALT).sign(
         f"{secrets.token_urlsafe(18)}.{int(time.time())}"
     )
+
+
+def new_form() -> tuple[str, str]:
+    """A new form's (signed token for the page, the token itself for binding a challenge)."""
+    signed = new_form_token()
+    token, _ = open_form_token(signed)
+    return signed, token
 
 
 class TokenError(Exception):
@@ -135,9 +141,14 @@ def parse_answer(text: str) -> int | None:
     return None
 
 
+def _answer_digest(bind: str, answer: int) -> str:
+    return salted_hmac(CHALLENGE_SALT, f"{bind}:{answer}", algorithm="sha256").hexdigest()
+
+
 def new_challenge(bind: str) -> str:
-    """A signed question with its answer, bound to one form token so that one solved question cannot
-    be replayed on other forms."""
+    """A signed question bound to one form token, so that one solved question cannot be replayed on
+    other forms. The page carries the question and a keyed hash of (token, answer), never the
+    answer: decoding the field tells a robot nothing it could not compute from the question."""
     rng = secrets.SystemRandom()
     kind = rng.choice(("加", "减", "乘"))
     if kind == "加":
@@ -150,7 +161,7 @@ def new_challenge(bind: str) -> str:
         a, b = rng.randint(2, 5), rng.randint(2, 4)
         answer = a * b
     question = f"{chinese_number(a)}{kind}{chinese_number(b)}等于几？"
-    return signing.dumps({"q": question, "a": answer, "b": bind}, salt=CHALLENGE_SALT)
+    return signing.dumps({"q": question, "h": _answer_digest(bind, answer)}, salt=CHALLENGE_SALT)
 
 
 def _open_challenge(signed: str) -> dict | None:
@@ -167,4 +178,7 @@ def challenge_question(signed: str) -> str:
 
 def check_challenge(signed: str, answer: str, bind: str) -> bool:
     data = _open_challenge(signed)
-    return bool(data) and data.get("b") == bind and parse_answer(answer) == data.get("a")
+    value = parse_answer(answer)
+    if not data or value is None or not isinstance(data.get("h"), str):
+        return False
+    return constant_time_compare(data["h"], _answer_digest(bind, value))

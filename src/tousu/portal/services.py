@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import os
+import secrets
+import shutil
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +57,8 @@ def _token_hash(token: str) -> str:
 
 
 def earlier_receipt(token: str) -> Receipt | None:
+    """The receipt of a form sent before. Its access code only until the receipt was first shown
+    (a double click lands on a receipt with the code once); after that, without it."""
     row = (
         SubmissionToken.objects.filter(key_hash=_token_hash(token), complaint__isnull=False)
         .select_related("complaint")
@@ -57,7 +66,100 @@ def earlier_receipt(token: str) -> Receipt | None:
     )
     if row is None:
         return None
-    return Receipt(row.complaint, _unseal(row.code_cipher, token), replayed=True)
+    code = _unseal(row.code_cipher, token) if row.code_cipher else ""
+    return Receipt(row.complaint, code, replayed=True)
+
+
+def access_code_shown(complaint: Complaint) -> None:
+    """The receipt showed the access code: no replay of the form shows it again."""
+    SubmissionToken.objects.filter(complaint=complaint).exclude(code_cipher="").update(
+        code_cipher=""
+    )
+
+
+# --- attachments kept across a failed check ------------------------------------------------------
+# A re-shown form cannot give a browser's file input its files back: the files of a submission
+# that failed a check (the challenge, a missing field) are kept here under its form token and go
+# with the complaint when the form is sent again, or are purged after a day.
+
+PENDING = "pending"
+
+
+def _pending_dir(token: str) -> Path:
+    return settings.DATA_DIR / "portal" / PENDING / _token_hash(token)[:32]
+
+
+def _manifest(folder: Path) -> list[dict]:
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+
+
+def stash_files(token: str, files: Sequence[tuple[str, bytes]]) -> list[str]:
+    """Check and keep the files under this form token; the names of all files kept."""
+    folder = _pending_dir(token)
+    kept = _manifest(folder)
+    if not files:
+        return [f["name"] for f in kept]
+    if len(kept) + len(files) > MAX_FILES:
+        raise Invalid(
+            f"最多上传 {MAX_FILES} 个附件：已收到 {len(kept)} 个，又选择了 {len(files)} 个"
+        )
+    check_files(files)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for name, data in files:
+        stored = f"{secrets.token_hex(8)}.bin"
+        path = folder / stored
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        kept.append({"name": name, "file": stored})
+    tmp = folder / f"manifest.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(kept, ensure_ascii=False), encoding="utf-8")
+    tmp.chmod(0o600)
+    tmp.replace(folder / "manifest.json")
+    return [f["name"] for f in kept]
+
+
+def drop_stashed(token: str, indexes: Sequence[int]) -> None:
+    """Forget the kept files the complainant removed from the form."""
+    folder = _pending_dir(token)
+    kept = _manifest(folder)
+    keep = [f for i, f in enumerate(kept) if i not in set(indexes)]
+    for f in kept:
+        if f not in keep:
+            (folder / f["file"]).unlink(missing_ok=True)
+    if kept:
+        (folder / "manifest.json").write_text(json.dumps(keep, ensure_ascii=False))
+
+
+def stashed_files(token: str) -> list[tuple[str, bytes]]:
+    folder = _pending_dir(token)
+    out = []
+    for f in _manifest(folder):
+        try:
+            out.append((f["name"], (folder / f["file"]).read_bytes()))
+        except OSError:
+            continue
+    return out
+
+
+def discard_stash(token: str) -> None:
+    shutil.rmtree(_pending_dir(token), ignore_errors=True)
+
+
+def purge_stashes(older_than: timedelta = timedelta(days=1)) -> int:
+    root = settings.DATA_DIR / "portal" / PENDING
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    gone = 0
+    for folder in root.iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < cutoff:
+            shutil.rmtree(folder, ignore_errors=True)
+            gone += 1
+    return gone
 
 
 def check_files(files: Sequence[tuple[str, bytes]]) -> None:
@@ -141,9 +243,16 @@ def _remove(attachments) -> None:
 _DUMMY_HASH = hash_access_code("XXXXXXXX")
 
 
-def find_case(tracking_number: str, secret: str) -> Complaint | None:
-    """The case if the secret is its access code or the phone number its complainant gave; None
-    otherwise, the same for an unknown number as for a wrong secret (and about as slow)."""
+BY_CODE, BY_PHONE = "code", "phone"
+
+
+def match_case(
+    tracking_number: str, secret: str, *, allow_phone: bool = True
+) -> tuple[Complaint | None, str]:
+    """(the case, BY_CODE or BY_PHONE) if the secret is its access code or (unless `allow_phone`
+    is off) the phone number its complainant gave; (None, "") otherwise, the same for an unknown
+    number as for a wrong secret (and about as slow). The phone number opens the case for reading
+    only: what the complainant writes needs the access code."""
     number = (tracking_number or "").strip().upper()
     secret = (secret or "").strip()
     complaint = (
@@ -153,15 +262,19 @@ def find_case(tracking_number: str, secret: str) -> Complaint | None:
     )
     if complaint is None:
         Complaint(access_code_hash=_DUMMY_HASH).check_access_code(secret)
-        return None
+        return None, ""
     if complaint.check_access_code(secret):
-        return complaint
+        return complaint, BY_CODE
     phone = normalise_phone(secret)
-    if len(phone) >= 7 and phone.isdigit():
+    if allow_phone and len(phone) >= 7 and phone.isdigit():
         phones = complaint.parties.filter(role="complainant").values_list("phone", flat=True)
         if any(hmac.compare_digest(normalise_phone(p), phone) for p in phones if p):
-            return complaint
-    return None
+            return complaint, BY_PHONE
+    return None, ""
+
+
+def find_case(tracking_number: str, secret: str) -> Complaint | None:
+    return match_case(tracking_number, secret)[0]
 
 
 # --- the complainant's own actions ---------------------------------------------------------------

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Organisation
 from tousu.cases import engine
+from tousu.cases.attachments import REMOVED_MESSAGE, file_removed
 from tousu.cases.errors import CaseError, Conflict, Invalid
 from tousu.cases.forms import form_class
 from tousu.cases.models import Attachment, Complaint
@@ -138,6 +139,7 @@ def _render_submit(request, process, form, *, error="", status=200):
             "error": error,
             "limits": _limits_text(),
             "max_files": services.MAX_FILES,
+            "stashed": getattr(request, "portal_stashed", []),
         },
         status=status,
     )
@@ -172,10 +174,12 @@ def submit(request):
         return _render_submit(request, process, form, error=error, status=status)
 
     if request.method != "POST":
-        token = guard.new_form_token()
-        initial = {"token": token}
+        signed, token = guard.new_form()
+        initial = {"token": signed}
         if _suspicious(address):
-            initial["challenge"] = guard.new_challenge(token)
+            initial["challenge"] = guard.new_challenge(
+                token
+            )  # bound to the token, not its signature
         return _render_submit(
             request, process, SubmitForm(definition, process.name, initial=initial)
         )
@@ -189,11 +193,14 @@ def submit(request):
     try:
         token, shown_at = guard.open_form_token(data.get("token", ""))
     except guard.TokenError as exc:
-        data["token"] = guard.new_form_token()
+        data["token"], token = guard.new_form()
         data["challenge"] = ""
+        _keep_files(request, token)  # the files stay with the new form
         return again(data, str(exc))
     if earlier := services.earlier_receipt(token):  # the same form again: the same receipt
         return _receipt_redirect(request, earlier)
+    if error := _keep_files(request, token):
+        return again(data, error)
     hard = guard.limit("submit")
     if guard.reached(hard, address):
         phone = selectors.public_contacts()["complaint_phone"]
@@ -236,7 +243,7 @@ def submit(request):
             address=address,
             process=process,
             channel=_channel(definition),
-            files=_files(request),
+            files=services.stashed_files(token),
             **form.registration(),
         )
     except CaseError as exc:
@@ -251,20 +258,43 @@ def submit(request):
         return response
     if not receipt.replayed:
         guard.hit("submit", address)
+    services.discard_stash(token)
     return _receipt_redirect(request, receipt)
 
 
-def _grant(request, number: str) -> None:
+def _keep_files(request, token: str) -> str:
+    """Keep this request's uploads (and those kept before, less any the complainant removed) with
+    the form token, so that a failed check loses no file; the error message, if a file is refused."""
+    drop = [int(i) for i in request.POST.getlist("drop") if i.isdigit()]
+    if drop:
+        services.drop_stashed(token, drop)
+    try:
+        request.portal_stashed = services.stash_files(token, _files(request))
+    except CaseError as exc:
+        request.portal_stashed = services.stash_files(token, [])
+        return exc.message
+    return ""
+
+
+def _grant(request, number: str, by: str = services.BY_CODE) -> None:
     grants = request.session.get(GRANT_KEY, {})
     if not grants:
         request.session.cycle_key()  # a new session id once it opens a case
-    grants[number] = time.time()
+    earlier = grants.get(number)
+    if isinstance(earlier, dict) and earlier.get("by") == services.BY_CODE:
+        by = services.BY_CODE  # the access code was given in this session: keep it
+    grants[number] = {"at": time.time(), "by": by}
     request.session[GRANT_KEY] = grants
 
 
-def _granted(request, number: str) -> bool:
-    at = request.session.get(GRANT_KEY, {}).get(number)
-    return bool(at) and time.time() - at < GRANT_SECONDS
+def _granted(request, number: str) -> str:
+    """How the case was opened in this session (services.BY_CODE or BY_PHONE), or ""."""
+    grant = request.session.get(GRANT_KEY, {}).get(number)
+    if isinstance(grant, dict):
+        at, by = grant.get("at", 0), grant.get("by", services.BY_PHONE)
+    else:  # a grant from before grants said how: reading only
+        at, by = grant or 0, services.BY_PHONE
+    return by if at and time.time() - at < GRANT_SECONDS else ""
 
 
 def _receipt_redirect(request, receipt: services.Receipt):
@@ -285,7 +315,14 @@ def receipt(request):
     data = request.session.get(RECEIPT_KEY)
     if not data:
         return redirect("portal:home")
-    return render(request, "portal/receipt.html", {**_base_context(request), "r": data})
+    response = render(request, "portal/receipt.html", {**_base_context(request), "r": data})
+    if data.get("access_code"):
+        # Shown once: neither this page again nor a replay of the form shows it after this.
+        request.session[RECEIPT_KEY] = {**data, "access_code": "", "code_shown": True}
+        complaint = Complaint.objects.filter(tracking_number=data["tracking_number"]).first()
+        if complaint is not None:
+            services.access_code_shown(complaint)
+    return response
 
 
 # --- track -----------------------------------------------------------------------------------------
@@ -298,23 +335,43 @@ def track(request):
     if request.method == "POST" and form.is_valid():
         address = guard.client_address(request)
         number = form.cleaned_data["number"].strip().upper()
-        by_address, by_number = guard.limit("track_fail"), guard.limit("track_fail_number")
-        if guard.reached(by_address, address) or guard.reached(by_number, number):
-            lim = by_address if guard.reached(by_address, address) else by_number
+        pair = f"{number}|{address}"[:64]
+        by_address = guard.limit("track_fail")
+        by_pair = guard.limit("track_fail_pair")
+        by_number = guard.limit("track_fail_number")
+        # Only the guesser is throttled: an address that failed too often, or too often on this
+        # number. Others' failures on a number never lock its complainant out: the access code
+        # is checked before the per-number limit, which only stops lookups by phone number.
+        throttled = next(
+            (
+                lim
+                for lim, key in ((by_address, address), (by_pair, pair))
+                if guard.reached(lim, key)
+            ),
+            None,
+        )
+        if throttled is not None:
             error = (
-                f"查询失败次数过多：{lim.window_text}内最多输错 {lim.count} 次，"
-                f"请 {lim.window_text}后再试。忘记查询码的，可改用登记的手机号码查询，或拨打投诉电话。"
+                f"查询失败次数过多：{throttled.window_text}内最多输错 {throttled.count} 次，"
+                f"请 {throttled.window_text}后再试。"
+                "忘记查询码的，可改用登记的手机号码查询，或拨打投诉电话。"
             )
             status = 429
         else:
-            complaint = services.find_case(number, form.cleaned_data["secret"])
+            phone_paused = guard.reached(by_number, number)
+            complaint, by = services.match_case(
+                number, form.cleaned_data["secret"], allow_phone=not phone_paused
+            )
             if complaint is not None:
-                _grant(request, complaint.tracking_number)
+                _grant(request, complaint.tracking_number, by)
                 return redirect("portal:case", number=complaint.tracking_number)
             guard.hit(by_address.bucket, address)
+            guard.hit(by_pair.bucket, pair)
             guard.hit(by_number.bucket, number)
             # The same words whether the number is unknown or the code is wrong: nothing to probe.
             error = "投诉编号或查询码（手机号码）不正确，请核对后重试。"
+            if phone_paused:
+                error += "该投诉编号近期查询失败较多，暂时只能用查询码查询。"
             status = 400
     elif request.method == "POST":
         status = 400
@@ -338,6 +395,7 @@ def _case(request, number):
 
 def _render_case(request, complaint, *, rating=None, material_error="", status=200):
     view = selectors.public_case(complaint)
+    can_write = _granted(request, complaint.tracking_number) == services.BY_CODE
     others = [
         {
             "action": a,
@@ -356,6 +414,7 @@ def _render_case(request, complaint, *, rating=None, material_error="", status=2
             "material_error": material_error,
             "limits": _limits_text(),
             "max_files": services.MAX_FILES,
+            "can_write": can_write,
         },
         status=status,
     )
@@ -378,6 +437,11 @@ def respond(request, number, name):
     error, _, _ = _read_post(request)
     if error:
         messages.error(request, error)
+        return redirect("portal:case", number=number)
+    if _granted(request, number) != services.BY_CODE:
+        # The phone number shows the progress; what the complainant writes (material, a rating
+        # that may close the case) needs the access code.
+        messages.error(request, "用手机号码查询只能查看办理进度。评价、补充材料等请先输入查询码。")
         return redirect("portal:case", number=number)
     address = guard.client_address(request)
     lim = guard.limit("respond")
@@ -464,6 +528,13 @@ def attachment(request, number, pk):
     item = Attachment.objects.filter(pk=pk, complaint=complaint, is_public=True).first()
     if item is None:
         raise Http404("附件不存在")
+    if file_removed(item):
+        return render(
+            request,
+            "portal/message.html",
+            {**_base_context(request), "title": "附件已删除", "message": REMOVED_MESSAGE},
+            status=410,
+        )
     return FileResponse(
         item.file.open("rb"),
         as_attachment=True,
@@ -497,7 +568,7 @@ def document(request, number, pk):
 def notice(request):
     from tousu.documents.rendering import qr_data_uri
 
-    url = selectors.portal_url(request)
+    url = selectors.portal_url()  # configured, never the request's Host header
     return render(
         request,
         "portal/notice.html",
@@ -510,14 +581,19 @@ def poster(request):
     portal. Printed once per content and kept, so the public URL costs no rendering per request."""
     from tousu.documents.rendering import render_pdf
 
-    html = selectors.poster_html(selectors.portal_url(request))
+    # The QR code points to the configured public address, never to the request's Host header:
+    # one file, not one per host name and port a visitor makes up.
+    html = selectors.poster_html(selectors.portal_url())
     folder = settings.DATA_DIR / "portal"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(exist_ok=True, mode=0o700)
     path = folder / f"poster-{hashlib.sha256(html.encode()).hexdigest()[:16]}.pdf"
     if not path.exists():
         tmp = path.with_suffix(f".{os.getpid()}.tmp")  # no two writers share a file
         tmp.write_bytes(render_pdf(html))
         tmp.replace(path)
+        for old in folder.glob("poster-*.pdf"):  # an earlier content's poster
+            if old != path:
+                old.unlink(missing_ok=True)
     response = HttpResponse(path.read_bytes(), content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="poster.pdf"'
     return response

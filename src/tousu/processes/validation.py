@@ -119,7 +119,9 @@ def load_text(text: str, file: str = "<definition>") -> ProcessDef:
                 )
             ]
         ) from None
-    except ValueError:  # a scalar YAML reads as a number or a date that cannot be one
+    except (ValueError, AttributeError, TypeError):
+        # A scalar YAML reads as a number or a date that cannot be one (9999…, 2026-13-45, or an
+        # explicit `!!timestamp nonsense`, which PyYAML fails on with an AttributeError).
         raise DefinitionError([_bad_scalar(root, file)]) from None
     if not isinstance(raw, dict):
         raise DefinitionError(
@@ -164,7 +166,7 @@ def _bad_scalar(root: yaml.Node | None, file: str) -> Problem:
         if isinstance(node, yaml.ScalarNode):
             try:
                 constructor.construct_object(node)
-            except ValueError:
+            except (ValueError, AttributeError, TypeError):
                 value = node.value if len(node.value) <= 20 else node.value[:20] + "…"
                 allowed = (
                     "整数最多 4300 位"

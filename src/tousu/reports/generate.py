@@ -1187,14 +1187,14 @@ class CaseWalk:
         ]
         if g.search:
             # search.document() of the case; the tracking number's tokens are added when written.
-            doc = " ".join(
-                filter(
-                    None,
-                    [title, content, ""]
-                    + [x for p in parties for x in (p["name"], p["phone"], p["id_number"])],
-                )
+            doc = g.search.body(
+                self.f.definition,
+                title=title,
+                content=content,
+                fields=sector,
+                people=parties,
             )
-            rows.search.append((self.pk, " ".join(g.search.tokens(doc))))
+            rows.search.append((self.pk, doc))
 
 
 # --- the generator --------------------------------------------------------------------------------

@@ -24,7 +24,15 @@ from django.utils import timezone
 
 from tousu.accounts.models import Organisation
 from tousu.cases.models import FLAG_LABELS
-from tousu.cases.privacy import mask_id_number, mask_name, mask_phone
+from tousu.cases.privacy import (
+    CaseMask,
+    field_values,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    masker_for,
+    personal_fields,
+)
 from tousu.processes.definition import FieldDef, ProcessDef
 
 from . import selectors
@@ -217,9 +225,11 @@ def _field_value(f: FieldDef, value, reveal: bool, names: dict[str, str]):
     if value in (None, "", []):
         return None
     if f.personal and not reveal:
-        # A name (short) keeps its first character; a number its last four, as phones do.
-        text = str(value)
-        return mask_name(text) if len(text) <= 4 else mask_phone(text)
+        # The one masking rule (cases/privacy.py): the field's name says what it holds.
+        mask = masker_for(f.name)
+        return (
+            "、".join(mask(str(v)) for v in value) if isinstance(value, list) else mask(str(value))
+        )
     if f.type == "date":
         try:
             return date.fromisoformat(str(value)[:10])
@@ -337,8 +347,14 @@ def sheet_rows(user, ids: list[int], cols: list[Col], definition: ProcessDef) ->
             o = results.get(pk, Outcome())
             result = o.result
             if not reveal:
+                # Contact data in free text, and the complainant's own values where the text
+                # repeats them (a name, a 住院号), as on the case page and in the CSV export.
+                known = [(v, m) for q in people if q[1] == "person" for v, m in
+                         ((q[2], mask_name), (q[3], mask_phone), (q[4], mask_id_number))]  # fmt: skip
+                known += field_values(sector, personal_fields(definitions[pid])[0])
+                mask = CaseMask(values=known)
                 title, content, request, result = (
-                    scrub(t or "") for t in (title, content, request, result)
+                    mask.text(scrub(t or "")) for t in (title, content, request, result)
                 )
             days, sat = facts.get(pk, (None, 0))
             d = definitions[pid]

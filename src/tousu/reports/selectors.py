@@ -502,6 +502,21 @@ def _bucketed(hist: dict[int, int], buckets) -> list[tuple[str, int]]:
     return out
 
 
+def _respondent_label(respondents: dict):
+    """A person complained about (a doctor, a courier) is shown masked like any personal data
+    (cases/privacy.py); an organisation or a department by its name."""
+    from tousu.cases.models import Party
+    from tousu.cases.privacy import mask_name
+
+    people = set(
+        Party.objects.filter(role="respondent", kind="person", name__in=list(respondents)[:1000])
+        .values_list("name", flat=True)
+        .distinct()
+    )
+    people = {n for n in people if not (n.startswith("〔") and n.endswith("〕"))}  # anonymised
+    return lambda name: mask_name(name) if name in people else str(name)
+
+
 def _sorted_counts(counts: dict, label, limit: int | None = None) -> list[dict]:
     total = sum(counts.values())
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], label(kv[0])))
@@ -832,7 +847,10 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     for dep, n in dep_counts.items():
         site_counts[labels.site(dep)] += n
     by_site = _sorted_counts(dict(site_counts), str)
-    by_respondent = _sorted_counts(cur.respondents, str, limit=10)
+    by_respondent = _sorted_counts(cur.respondents, _respondent_label(cur.respondents), limit=10)
+    for r in by_respondent:  # a masked person's name must not ride along as the row's key
+        if r["key"] is not None and r["label"] != r["key"]:
+            r["key"] = r["label"]
 
     clock_table, clocks_by_dep = _clock_table(cur.clocks, labels)
     hist = _merge(cur.handling.values())

@@ -7,7 +7,6 @@ import csv
 import hashlib
 import io
 import logging
-import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -20,9 +19,17 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
-from tousu.accounts.roles import PERSONAL_DATA_ROLES
 from tousu.cases.models import FLAG_LABELS
-from tousu.cases.privacy import mask_id_number, mask_name, mask_phone
+from tousu.cases.privacy import (
+    CaseMask,
+    field_values,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    mask_text,
+    may_reveal,
+    personal_fields,
+)
 from tousu.workdays import SHANGHAI
 
 from . import charts, selectors
@@ -449,21 +456,16 @@ EXPORT_COLUMNS = [
     "时限",
     "承办人",
 ]
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?\d{3,4}(\d{4})(?!\d)")
-_ID = re.compile(r"(?<![0-9A-Za-z])(\d{4})\d{10}(\d{3}[\dXx])(?![0-9A-Za-z])")
 MAX_EXPORT_ROWS = 1_000_000  # Excel's sheet limit is 1,048,576
 
 
 def may_see_personal_data(user) -> bool:
-    return user.has_role(*PERSONAL_DATA_ROLES)
+    return may_reveal(user)
 
 
 def scrub(text: str) -> str:
     """Phone and ID numbers written inside free text, masked like the party fields."""
-    text = _ID.sub(lambda m: m[1] + "*" * 10 + m[2], text)
-    text = _MOBILE.sub(lambda m: m[1] + "****" + m[2], text)
-    return _LANDLINE.sub(lambda m: m[1] + "-****" + m[2], text)
+    return mask_text(text)
 
 
 def export_queryset(user, f: selectors.Filters):
@@ -514,6 +516,10 @@ def start_export(user, f: selectors.Filters, fmt: str, *, via: str = "web"):
         personal_data=may_see_personal_data(user),
         via=via,
     )
+    if entry.personal_data:  # each case's disclosure log names this export
+        from tousu.ops.disclosures import record_bulk_export
+
+        record_bulk_export(entry, ids)
     return entry, ids
 
 
@@ -527,6 +533,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
         pk: {s.name: s.label for s in p.definition.states} for pk, p in labels.processes.items()
     }
     flag_labels = dict(FLAG_LABELS)
+    personal = {pk: personal_fields(p.definition)[0] for pk, p in labels.processes.items()}
     for i in range(0, len(ids), chunk):
         part = ids[i : i + chunk]
         rows = (
@@ -546,6 +553,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                 "closed_at",
                 "flags",
                 "owner_id",
+                "fields",
             )
         )
         parties: dict[int, list] = {}
@@ -583,6 +591,7 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
             closed,
             flags,
             owner,
+            sector,
         ) in rows:
             people = parties.get(pk, [])
             complainant = next((p for p in people if p[0] == "complainant"), None)
@@ -594,7 +603,12 @@ def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
                     name, phone, ident = mask_name(name), mask_phone(phone), mask_id_number(ident)
             resp = respondent[2] if respondent else ""
             if not reveal:
-                title, content = scrub(title), scrub(content)
+                # The complainant's own values too where the text repeats them (cases/privacy.py).
+                known = [(v, m) for p in people if p[1] == "person" for v, m in
+                         ((p[2], mask_name), (p[3], mask_phone), (p[4], mask_id_number))]  # fmt: skip
+                known += field_values(sector, personal.get(pid, {}))
+                mask = CaseMask(values=known)
+                title, content = mask.text(title), mask.text(content)
                 if respondent and respondent[1] == "person":
                     resp = mask_name(resp)
             days, sat = facts.get(pk, (None, 0))

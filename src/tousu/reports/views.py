@@ -26,15 +26,24 @@ def _forbidden(request, message: str):
     return render(request, "web/error.html", {"message": message}, status=403)
 
 
-def _int(value) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+MAX_ID = 2**63 - 1  # the database's largest id: anything bigger cannot name a row
+
+
+def _id(g, key: str, what: str, problems: list[str]) -> int | None:
+    """An id from the query string; a value that is not one is a problem (answered 400), never
+    passed to the database (where 99999999999999999999 overflows)."""
+    value = g.get(key, "")
+    if value in (None, ""):
         return None
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) <= MAX_ID:
+        problems.append(f"{what}「{value[:30]}」无效，应为列表中的一项，已忽略")
+        return None
+    return int(value)
 
 
 def _filters(request, scope):
-    """Filters from the query string; a bad period falls back to this month with a message."""
+    """Filters from the query string; a bad period falls back to this month, a bad department or
+    category is ignored, each with a message (and a 400)."""
     g = request.GET
     today = timezone.localdate()
     problems = []
@@ -49,8 +58,8 @@ def _filters(request, scope):
         template = ""
     f = selectors.make_filters(
         period,
-        department_id=_int(g.get("department")),
-        category_id=_int(g.get("category")),
+        department_id=_id(g, "department", "部门", problems),
+        category_id=_id(g, "category", "类别", problems),
         template=template,
         scope=scope,
     )
@@ -80,6 +89,7 @@ def dashboard(request):
         messages.error(request, p)
     data = selectors.dashboard(f)
     svgs = {k: mark_safe(v) for k, v in charts.dashboard_charts(data).items()}  # our own SVG
+    status = 400 if problems else 200
     today = timezone.localdate()
     quick = [
         ("本月", month_of(today).key),
@@ -103,6 +113,7 @@ def dashboard(request):
             "can_reports": request.user.has_role(*REPORT_ROLES),
             **_choices(scope),
         },
+        status=status,
     )
 
 
@@ -114,8 +125,8 @@ def export(request, fmt: str):
         return _forbidden(request, str(exc))
     f, problems = _filters(request, scope)
     if problems:
-        messages.error(request, "；".join(problems))
-        return redirect("reports:dashboard")
+        message = "；".join(problems) + "。没有导出任何内容，请在统计页面重新选择筛选条件。"
+        return render(request, "web/error.html", {"message": message}, status=400)
     try:
         entry, ids = services.start_export(request.user, f, fmt)
     except ValueError as exc:

@@ -123,6 +123,35 @@ def _duplicate(d) -> dict:
     return {**d.__dict__, "reason_labels": d.reason_labels}
 
 
+def _masked(duplicates: list) -> list:
+    """Other cases' titles, masked like every list (cases/privacy.py)."""
+    from dataclasses import replace
+
+    from tousu.cases.models import Complaint
+    from tousu.cases.selectors import masks_for
+
+    cases = Complaint.objects.select_related("process").filter(pk__in=[d.id for d in duplicates])
+    masks = masks_for(cases)
+    return [replace(d, title=masks[d.id].text(d.title)) if d.id in masks else d for d in duplicates]
+
+
+def _repeat_count(request, phone, id_number) -> int:
+    """How often this complainant complained: among all cases for a caller who sees all of them;
+    a caller limited to some departments (its token, or a departmental role) learns only of the
+    cases it may see, never whether the number complained anywhere else."""
+    if access.scope_of(request) is None and not request.user.is_departmental_only:
+        return selectors.repeat_count(phone, id_number)
+    from django.db.models import Q
+
+    phones, ids = selectors.phone_variants(phone), selectors.id_variants(id_number)
+    if not phones and not ids:
+        return 0
+    match = Q(parties__role="complainant") & (
+        Q(parties__phone__in=phones) | Q(parties__id_number__in=ids)
+    )
+    return access.complaints(request).filter(match).distinct().count()
+
+
 def _visible(request, duplicates: list) -> list:
     """Only the cases the caller may open: a department's staff, or a token limited to some
     departments, must not learn of other departments' cases through the duplicate check."""
@@ -159,14 +188,16 @@ def suggest(request, payload: SuggestIn):
         "risk_flags": [f.__dict__ for f in selectors.risk_flags(payload.text)],
         "duplicates": [
             _duplicate(d)
-            for d in _visible(
-                request,
-                selectors.find_duplicates(
-                    payload.process, payload.text, payload.phone, payload.id_number
-                ),
+            for d in _masked(
+                _visible(
+                    request,
+                    selectors.find_duplicates(
+                        payload.process, payload.text, payload.phone, payload.id_number
+                    ),
+                )
             )
         ],
-        "repeat_count": selectors.repeat_count(payload.phone, payload.id_number),
+        "repeat_count": _repeat_count(request, payload.phone, payload.id_number),
     }
 
 
@@ -178,7 +209,7 @@ def suggest(request, payload: SuggestIn):
 def duplicates(request, complaint_id: int):
     """同一投诉人（电话、证件号码）在时间窗口内的其他投诉，以及内容相近的投诉。"""
     complaint = access.complaint(request, complaint_id)
-    return [_duplicate(d) for d in _visible(request, selectors.duplicates_of(complaint))]
+    return [_duplicate(d) for d in _masked(_visible(request, selectors.duplicates_of(complaint)))]
 
 
 @router.get(

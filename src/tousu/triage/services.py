@@ -265,9 +265,13 @@ def raise_flags(complaint: Complaint, flags: list[RiskFlag], *, notify: bool = T
     )
     if not notify:
         return
+    from tousu.cases.privacy import CaseMask
+
+    # The alert leaves by e-mail: the title's personal data masked (cases/privacy.py).
+    title = CaseMask.for_case(complaint, events=[]).text(complaint.title[:30])
     notify_leaders(
         complaint,
-        f"{complaint.tracking_number}「{complaint.title[:30]}」风险提示：{labels}（{terms}）",
+        f"{complaint.tracking_number}「{title}」风险提示：{labels}（{terms}）",
     )
 
 

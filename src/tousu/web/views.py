@@ -14,13 +14,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Department, Organisation
-from tousu.accounts.roles import PERSONAL_DATA_ROLES, ROLES
+from tousu.accounts.roles import ROLES
 from tousu.cases import engine, selectors, services
-from tousu.cases.attachments import add_attachment
+from tousu.cases.attachments import REMOVED_MESSAGE, add_attachment, file_removed
 from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
-from tousu.cases.privacy import party_dict
+from tousu.cases.privacy import CaseMask, mask_text, may_reveal
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.owners import selectors as owners
@@ -51,7 +51,22 @@ def _rows(page):
     status = selectors.clock_status(cases)
     owners.label_rows(cases)
     supervision.label_rows(cases)
+    masks = selectors.masks_for(cases)
+    for c in cases:  # lists show every personal value masked
+        c.shown_title = masks[c.pk].text(c.title)
     return [(c, *status.get(c.pk, (None, ""))) for c in cases]
+
+
+def _masked_notes(notes) -> list:
+    """Notifications with their text masked like the case they are about (a risk alert quotes the
+    complaint's title)."""
+    notes = list(notes)
+    cases = {n.complaint_id: n.complaint for n in notes if n.complaint_id}
+    masks = selectors.masks_for(cases.values())
+    for n in notes:
+        mask = masks.get(n.complaint_id)
+        n.shown = mask.text(n.message) if mask else mask_text(n.message)
+    return notes
 
 
 @login_required
@@ -87,7 +102,11 @@ def home(request):
             ).count()
             if dept
             else None,
-            "notes": request.user.notifications.filter(read_at__isnull=True)[:8],
+            "notes": _masked_notes(
+                request.user.notifications.filter(read_at__isnull=True).select_related(
+                    "complaint__process"
+                )[:8]
+            ),
         },
     )
 
@@ -159,6 +178,7 @@ def leader_inbox(request):
         ).order_by(F("next_due").asc(nulls_last=True))[:50]
     )
     items = []
+    masks = selectors.masks_for(cases)
     for c in cases:
         actions = [
             {"action": a, "form": form_class(c.process, a.name)(prefix=a.name)}
@@ -171,13 +191,29 @@ def leader_inbox(request):
             .order_by("-id")
             .first()
         )
-        shown = selectors.event_rows(c, [proposal])[0][1] if proposal else []
-        items.append({"c": c, "actions": actions, "proposal": proposal, "shown": shown})
+        mask = CaseMask.for_case(c, parties=None, reveal=False) if proposal else masks[c.pk]
+        if proposal:
+            proposal, shown = selectors.event_rows(c, [proposal], mask=mask)[0]
+        else:
+            shown = []
+        items.append(
+            {
+                "c": c,
+                "content": mask.text(c.content),
+                "actions": actions,
+                "proposal": proposal,
+                "shown": shown,
+            }
+        )
     return render(request, "web/leader_inbox.html", {"items": items, "now": timezone.now()})
 
 
 def _detail_context(request, complaint, *, reveal=False):
     detail = selectors.case_detail(complaint)
+    # One masking rule: everything personal masked unless this request recorded a reveal.
+    mask = CaseMask.for_case(
+        complaint, parties=detail["parties"], events=detail["events"], reveal=reveal
+    )
     visited, taken = selectors.path_taken(complaint, detail["events"])
     diagram = render_svg(
         complaint.definition, current=complaint.state, visited=visited, taken=taken
@@ -188,12 +224,16 @@ def _detail_context(request, complaint, *, reveal=False):
     ]
     return {
         "c": complaint,
-        "parties": [party_dict(p, reveal=reveal) for p in detail["parties"]],
+        "title": mask.text(complaint.title),
+        "content": mask.text(complaint.content),
+        "request_text": mask.text(complaint.request),
+        "fields": selectors.field_rows(complaint, mask=mask),
+        "parties": [mask.party(p) for p in detail["parties"]],
         "revealed": reveal,
-        "can_reveal": request.user.has_role(*PERSONAL_DATA_ROLES),
+        "can_reveal": may_reveal(request.user),
         "tasks": detail["tasks"],
-        "events": selectors.event_rows(complaint, detail["events"]),
-        "attachments": detail["attachments"],
+        "events": selectors.event_rows(complaint, detail["events"], mask=mask),
+        "attachments": [(a, mask.text(a.original_name)) for a in detail["attachments"]],
         "clocks": [
             (k, time_left(k), clock_services.can_extend(k, request.user)) for k in detail["clocks"]
         ],
@@ -219,7 +259,7 @@ def reveal(request, pk):
     complaint, error = _case_or_error(request, pk)
     if error:
         return error
-    if not request.user.has_role(*PERSONAL_DATA_ROLES):
+    if not may_reveal(request.user):
         return render(
             request, "web/error.html", {"message": "您的角色不能查看未脱敏的个人信息"}, status=403
         )
@@ -296,6 +336,8 @@ def download(request, pk, attachment_id):
     attachment = complaint.attachments.filter(pk=attachment_id).first()
     if attachment is None:
         return render(request, "web/error.html", {"message": "附件不存在"}, status=404)
+    if file_removed(attachment):
+        return render(request, "web/error.html", {"message": REMOVED_MESSAGE}, status=410)
     # Always a download, never rendered inline: an uploaded file must not run in our origin.
     response = FileResponse(
         attachment.file.open("rb"),
@@ -329,7 +371,7 @@ def extend_clock(request, pk, clock_id):
 
 @login_required
 def notifications(request):
-    items = request.user.notifications.select_related("complaint")[:100]
+    items = _masked_notes(request.user.notifications.select_related("complaint__process")[:100])
     if request.method == "POST":
         request.user.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("web:notifications")
@@ -355,8 +397,8 @@ def register(request):
     duplicates = []
     if request.method == "POST" and form.is_valid():
         kwargs = form.registration_kwargs()
-        duplicates = triage.find_duplicates(
-            process.name, kwargs["content"], form.phone() or None, limit=5
+        duplicates = _masked_duplicates(
+            triage.find_duplicates(process.name, kwargs["content"], form.phone() or None, limit=5)
         )
         if duplicates and not form.cleaned_data.get("confirm_new"):
             form.add_error(
@@ -405,13 +447,27 @@ def register_suggest(request):
         {
             "suggestion": suggestion,
             "risks": triage.risk_flags(text),
-            "duplicates": triage.find_duplicates(process.name, text, phone, limit=5)
-            if text.strip() or phone
-            else [],
+            "duplicates": _masked_duplicates(
+                triage.find_duplicates(process.name, text, phone, limit=5)
+                if text.strip() or phone
+                else []
+            ),
             "preselect": suggestion and not request.POST.get("category"),
             "categories": Category.objects.filter(process_name=process.name, is_active=True),
         },
     )
+
+
+def _masked_duplicates(duplicates: list) -> list:
+    """Earlier cases' titles, masked like every list (cases/privacy.py)."""
+    from dataclasses import replace
+
+    from tousu.cases.models import Complaint
+
+    masks = selectors.masks_for(
+        Complaint.objects.select_related("process").filter(pk__in=[d.id for d in duplicates])
+    )
+    return [replace(d, title=masks[d.id].text(d.title)) if d.id in masks else d for d in duplicates]
 
 
 @csrf_exempt

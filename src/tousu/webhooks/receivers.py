@@ -41,7 +41,8 @@ def event_data(e: Event) -> dict:
         "label": e.label,
         "from_state": e.from_state,
         "to_state": e.to_state,
-        "actor": e.actor_name,
+        # A complainant is recorded by name (the portal): a subscriber gets no personal data.
+        "actor": e.actor_name if e.actor_id or e.via == "system" else "投诉人",
         "via": e.via,
         "created_at": _iso(e.created_at),
     }
