@@ -2,8 +2,8 @@
 who could act, the deadlines on the official calendar, the documents issued and the final state."""
 
 import pytest
-from moments import at, end_of
 
+from moments import at, end_of
 from tousu.cases.errors import Forbidden, Invalid, NotPossible
 
 pytestmark = pytest.mark.django_db

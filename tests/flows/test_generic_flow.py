@@ -3,8 +3,8 @@ due times on the official calendar (2026: National Day 10-01…10-07, Saturday 1
 the documents issued and the final state."""
 
 import pytest
-from moments import at, end_of
 
+from moments import at, end_of
 from tousu.cases.errors import Forbidden, Invalid, NotPossible
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ the deadlines' due times on the official calendar (2026: Mid-Autumn 09-25…09-2
 10-01…10-07, Sunday 09-20 and Saturday 10-10 working days), the documents issued, the final state."""
 
 import pytest
-from moments import at, end_of
 
+from moments import at, end_of
 from tousu.cases.errors import Forbidden, Invalid, NotPossible
 
 pytestmark = pytest.mark.django_db

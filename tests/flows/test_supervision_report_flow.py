@@ -2,8 +2,8 @@
 flow): who could act, the deadlines on the official calendar, the documents issued, the final state."""
 
 import pytest
-from moments import at, end_of
 
+from moments import at, end_of
 from tousu.cases.errors import Forbidden, Invalid, NotPossible
 
 pytestmark = pytest.mark.django_db

@@ -299,7 +299,14 @@ def initialise(
         )
         credentials.append((username, password, name))
 
-    users = list(User.objects.exclude(username="admin").prefetch_related("roles"))
+    users = list(User.objects.exclude(username="admin").prefetch_related("roles").order_by("pk"))
+    # The demo's complaints are registered by someone the definition lets register (and who sits in
+    # no department, so the cases start at the office), whatever order the database returns.
+    allowed = set(definition.registration.roles)
+    registrar = next(
+        (u for u in users if set(u.role_codes) & allowed and u.department_id is None),
+        next(u for u in users if set(u.role_codes) & allowed),
+    )
     rng = random.Random(20261127)
     now = timezone.now()
     channels = [c.value for c in definition.channels] or ["phone"]
@@ -313,7 +320,7 @@ def initialise(
         channel = channel if channel in channels else rng.choice(channels)
         complaint, _ = services.register_complaint(
             process=process,
-            user=users[0],
+            user=registrar,
             channel=channel,
             content=content,
             request=request,
