@@ -60,7 +60,7 @@ def test_the_poster_is_a_pdf_with_the_contacts_and_a_qr_code_to_the_portal(clien
     # The QR code is the portal's address: the same pixels as a QR code made for it here.
     from PIL import Image
 
-    from tousu.documents.rendering import qr_data_uri
+    from tousu.qr import qr_data_uri
 
     printed = Image.open(io.BytesIO(page.images[0].data)).convert("L")
     expected = qr_data_uri("https://tousu.jyrmyy.example.cn/").split(",", 1)[1]

@@ -355,6 +355,6 @@ def test_the_worker_calls_the_reports_hook(db, monkeypatch):
 
     calls = []
     monkeypatch.setattr(tasks, "tick", lambda now=None: calls.append(now))
-    assert "tousu.reports.services.run_scheduled" in worker.PERIODIC
+    assert "tousu.reports.tasks.tick" in worker.PERIODIC
     worker._periodic()
     assert calls == [None]

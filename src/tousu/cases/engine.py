@@ -29,6 +29,7 @@ from tousu.processes.models import Category
 
 from .errors import Conflict, Forbidden, Invalid, NotPossible
 from .forms import form_class, json_value, type_errors
+from .hooks import clock_rules
 from .models import Complaint, Event, Task
 from .signals import action_applied
 
@@ -349,14 +350,12 @@ def _validate(
 def _check_clock_dates(complaint: Complaint, action: ActionDef, cleaned: dict) -> None:
     """A clock counted from a date on the form cannot count from a day still to come (checked
     before anything is written, so a refused action changes nothing)."""
-    from tousu.clocks.services import origin
-
     now = timezone.now()
     for d in complaint.definition.clocks:
         if action.name not in d.start or not d.counts_from.startswith("form."):
             continue
-        at = origin(d, action.name, received_at=complaint.received_at, action_at=now,
-                    fields=complaint.fields, form=cleaned)  # fmt: skip
+        at = d.origin_at(action.name, received_at=complaint.received_at, action_at=now,
+                         fields=complaint.fields, form=cleaned)  # fmt: skip
         if at is not None and at > now:
             name = d.counts_from[5:]
             label = next((f.label for f in action.form if f.name == name), name)
@@ -570,12 +569,12 @@ def apply_action(
         _write_tasks(complaint, action, tasks, event)
         complaint.__dict__.pop("_open_task_departments", None)
         facts = _facts(complaint)
-        from tousu.clocks.services import on_action  # clocks depend on cases, not the reverse
-
         closing = (
             to_state in definition.closed_states and from_state not in definition.closed_states
         )
-        on_action(complaint, action, event, facts=facts, form=cleaned, closing=closing)
+        clock_rules().on_action(
+            complaint, action, event, facts=facts, form=cleaned, closing=closing
+        )
         _notify(complaint, action.notify, facts, cleaned)
         document = (
             action.document
@@ -621,8 +620,6 @@ def _notify(complaint: Complaint, notes, facts, form=None) -> None:
     """Tell the roles a definition names (F17: the person involved reports at once)."""
     if not notes:
         return
-    from tousu.clocks.services import notify_roles  # the one way messages leave
-
     for note in notes:
         if not applies(note.when, facts, form):
             continue
@@ -638,7 +635,7 @@ def _notify(complaint: Complaint, notes, facts, form=None) -> None:
             payload={"roles": list(note.roles), "text": note.text},
             round=complaint.round,
         )
-        notify_roles(
+        clock_rules().notify_roles(  # the one way messages leave
             complaint,
             note.roles,
             "flow.notify",

@@ -34,17 +34,17 @@ def filter_by_clock(qs: QuerySet[Complaint], status: str, now=None) -> QuerySet[
     """Cases with a running clock that is overdue, due soon (past its warning time) or provisional."""
     from django.utils import timezone
 
-    from tousu.clocks.models import Clock
-
     now = now or timezone.now()
-    running = Clock.objects.filter(state=Clock.RUNNING)
     if status == "overdue":  # the nearest running clock is overdue iff any is
         return qs.filter(next_due_at__lt=now)
     condition = {
-        "due_soon": Q(warn_at__lte=now, due_at__gte=now),
-        "provisional": Q(provisional=True),
+        "due_soon": Q(clocks__warn_at__lte=now, clocks__due_at__gte=now),
+        "provisional": Q(clocks__provisional=True),
     }[status]
-    return qs.filter(pk__in=running.filter(condition).values("complaint_id"))
+    # Through the case's reverse relation, in one filter() so that one clock meets every
+    # condition; "running" is Clock.RUNNING (tousu.clocks sits above cases: no import).
+    running = Complaint.objects.filter(condition, clocks__state="running")
+    return qs.filter(pk__in=running.values("pk"))
 
 
 def can_see(user: User, complaint: Complaint) -> bool:
@@ -262,28 +262,6 @@ def actionable(user: User) -> Q:
 def with_next_due(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
     """`next_due`: the nearest due time of the case's running clocks (kept on the case row)."""
     return qs.annotate(next_due=F("next_due_at"))
-
-
-def clock_status(complaints, now=None) -> dict[int, tuple]:
-    """For a page of cases: (nearest running clock, 'overdue'|'due_soon'|'') by case id."""
-    from django.utils import timezone
-
-    from tousu.clocks.models import Clock
-
-    now = now or timezone.now()
-    out: dict[int, tuple] = {}
-    for clock in Clock.objects.filter(complaint__in=list(complaints), state=Clock.RUNNING).order_by(
-        "due_at"
-    ):
-        if clock.complaint_id in out:
-            continue
-        status = (
-            "overdue"
-            if clock.due_at < now
-            else ("due_soon" if clock.warn_at and clock.warn_at <= now else "")
-        )
-        out[clock.complaint_id] = (clock, status)
-    return out
 
 
 def filter_complaints(

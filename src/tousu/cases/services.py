@@ -19,6 +19,7 @@ from tousu.processes.models import Category, ProcessDefinition
 from . import search
 from .errors import Forbidden, Invalid, NotFound
 from .forms import form_class, json_value, type_errors
+from .hooks import clock_rules
 from .models import (
     Complaint,
     Counter,
@@ -168,12 +169,11 @@ def register_complaint(
         public_label="投诉已登记",
         created_at=now,
     )
-    from tousu.clocks.services import breach_if_past_due, initial_clocks
-
     from .engine import CaseFacts, notify_registered
 
     # Statutory periods run from receipt (or the date the definition names), not from the click.
-    clocks = initial_clocks(complaint, now, CaseFacts(complaint, now, parties=party_rows))
+    rules = clock_rules()
+    clocks = rules.initial_clocks(complaint, now, CaseFacts(complaint, now, parties=party_rows))
     complaint.next_due_at = min((k.due_at for k in clocks), default=None)
     search_body = search.document(complaint, party_rows)
     # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
@@ -184,7 +184,7 @@ def register_complaint(
             row.complaint_id = complaint.pk
         fastinsert.insert([*party_rows, event, *clocks])
         search.index_rows([(complaint.pk, f"{complaint.tracking_number} {search_body}")])
-        breach_if_past_due(clocks, now)
+        rules.breach_if_past_due(clocks, now)
         notify_registered(complaint)
         complaint_registered.send(
             sender=Complaint,

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class ClocksConfig(AppConfig):
     name = "tousu.clocks"
     verbose_name = "时限"
+
+    def ready(self) -> None:
+        # The engine (tousu.cases) starts and stops clocks through this seam, not an import.
+        from tousu.cases.hooks import register_clock_rules
+
+        from . import services
+
+        register_clock_rules(services)

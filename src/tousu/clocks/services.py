@@ -70,15 +70,10 @@ def _moment(value) -> datetime | None:
 
 
 def origin(d: ClockDef, starting: str, *, received_at, action_at, fields, form) -> datetime | None:
-    """The moment a clock counts from: the receipt, the action, or a date on a form (a written
-    complaint's date, the day mediation was accepted). None when the field is empty."""
-    where = d.origin(starting)
-    if where == "received":
-        return received_at
-    if where == "action":
-        return action_at
-    prefix, _, name = where.partition(".")
-    return _moment((fields if prefix == "fields" else form or {}).get(name))
+    """The moment a clock counts from (ClockDef.origin_at: the engine checks it too)."""
+    return d.origin_at(
+        starting, received_at=received_at, action_at=action_at, fields=fields, form=form
+    )
 
 
 def due_from_field(d: ClockDef, *, fields, form) -> datetime | None:

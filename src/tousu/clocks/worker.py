@@ -16,7 +16,7 @@ log = logging.getLogger("tousu.worker")
 PERIODIC = (
     "tousu.messaging.services.run_due",
     "tousu.webhooks.services.deliver_due",
-    "tousu.reports.services.run_scheduled",
+    "tousu.reports.tasks.tick",
 )
 
 

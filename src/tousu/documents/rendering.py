@@ -8,8 +8,6 @@ plain dicts. WeasyPrint then prints the HTML with the machine's CJK fonts, fetch
 
 from __future__ import annotations
 
-import base64
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,8 @@ from django.template import Context, Engine, TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+
+from tousu.qr import qr_data_uri
 
 from .display import chinese_date, chinese_datetime, field_rows, names_for
 from .kinds import kind as kind_of
@@ -144,15 +144,6 @@ def render_pdf(html: str) -> bytes:
     return HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
-def qr_data_uri(text: str) -> str:
-    import qrcode
-
-    image = qrcode.make(text, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 # --- the data a document is filled with ----------------------------------------------------------
 
 
@@ -189,7 +180,7 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything a template may print, as plain JSON-able data (kept with the document)."""
     from tousu.accounts.models import Organisation
-    from tousu.portal.selectors import public_contacts, track_url
+    from tousu.portal.models import PublicNotice  # models only: the portal's selectors import us
 
     definition = complaint.definition
     event = event or _source_event(complaint, kind)
@@ -202,8 +193,9 @@ def build_context(
     rows = field_rows(action.form, payload, names) if action else []
     org = Organisation.current()
     profile = _issuer_profile()
-    contacts = public_contacts()
-    url = track_url()
+    notice = PublicNotice.current()
+    contacts = notice.contacts()
+    url = notice.track_address()
     clocks = [
         {
             "label": k.label,

@@ -4,6 +4,9 @@ count."""
 
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -56,6 +59,46 @@ class PublicNotice(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or "投诉公示信息"
+
+    # The public contacts live here, beside the model, so that documents (which print them) and
+    # messaging read them without importing the portal's selectors, which import documents.
+    @classmethod
+    def current(cls) -> PublicNotice:
+        return cls.objects.order_by("pk").first() or cls()
+
+    def organisation_name(self) -> str:
+        from tousu.accounts.models import Organisation
+
+        return self.display_name or Organisation.current().name
+
+    def contacts(self) -> dict[str, str]:
+        return {
+            "name": self.organisation_name(),
+            "complaint_phone": self.complaint_phone,
+            "duty_phone": self.duty_phone,
+            "mailbox": self.mailbox,
+            "email": self.email,
+            "reception_hours": self.reception_hours,
+            "reception_place": self.reception_place,
+            "supervisor_name": self.supervisor_name,
+            "supervisor_phone": self.supervisor_phone,
+            "supervisor_address": self.supervisor_address,
+        }
+
+    def public_address(self, request=None) -> str:
+        """The portal's public address, for posters and documents: the administrator's, else the
+        one this request came in on, else TOUSU_PUBLIC_URL, else the first allowed host."""
+        if self.portal_url:
+            return self.portal_url.rstrip("/") + "/"
+        if request is not None:
+            return request.build_absolute_uri("/")
+        if env := os.environ.get("TOUSU_PUBLIC_URL"):
+            return env.rstrip("/") + "/"
+        host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "")), "localhost")
+        return f"http://{host.lstrip('.')}/"
+
+    def track_address(self, request=None) -> str:
+        return self.public_address(request) + "track/"
 
 
 class SubmissionToken(models.Model):

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-from django.conf import settings
 from django.utils import timezone
 
-from tousu.accounts.models import Organisation
 from tousu.accounts.roles import COMPLAINANT
 from tousu.cases.engine import Complainant, possible_actions
 from tousu.cases.models import Attachment, Complaint
 from tousu.clocks.models import Clock
 from tousu.documents.display import chinese_date, chinese_datetime, field_rows, names_for
+from tousu.qr import qr_data_uri
 
 from .models import PublicNotice
 
@@ -34,53 +32,28 @@ def rating_actions(actions) -> dict[str, str] | None:
 
 
 def notice() -> PublicNotice:
-    return PublicNotice.objects.order_by("pk").first() or PublicNotice()
+    return PublicNotice.current()
 
 
 def organisation_name() -> str:
-    n = notice()
-    return n.display_name or Organisation.current().name
+    return notice().organisation_name()
 
 
 def portal_url(request=None) -> str:
-    """The portal's public address, for posters and documents: the administrator's, else the one
-    this request came in on, else TOUSU_PUBLIC_URL, else the first allowed host."""
-    configured = notice().portal_url
-    if configured:
-        return configured.rstrip("/") + "/"
-    if request is not None:
-        return request.build_absolute_uri("/")
-    if env := os.environ.get("TOUSU_PUBLIC_URL"):
-        return env.rstrip("/") + "/"
-    host = next((h for h in settings.ALLOWED_HOSTS if h not in ("*", "")), "localhost")
-    return f"http://{host.lstrip('.')}/"
+    return notice().public_address(request)
 
 
 def track_url(request=None) -> str:
-    return portal_url(request) + "track/"
+    return notice().track_address(request)
 
 
 def public_contacts() -> dict[str, str]:
-    n = notice()
-    return {
-        "name": n.display_name or Organisation.current().name,
-        "complaint_phone": n.complaint_phone,
-        "duty_phone": n.duty_phone,
-        "mailbox": n.mailbox,
-        "email": n.email,
-        "reception_hours": n.reception_hours,
-        "reception_place": n.reception_place,
-        "supervisor_name": n.supervisor_name,
-        "supervisor_phone": n.supervisor_phone,
-        "supervisor_address": n.supervisor_address,
-    }
+    return notice().contacts()
 
 
 def poster_html(url: str) -> str:
     """The printable notice (F15) with a QR code to the portal, as HTML for the PDF printer."""
     from django.template.loader import render_to_string
-
-    from tousu.documents.rendering import qr_data_uri
 
     return render_to_string(
         "portal/poster.html",

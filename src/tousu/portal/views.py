@@ -566,7 +566,7 @@ def document(request, number, pk):
 
 
 def notice(request):
-    from tousu.documents.rendering import qr_data_uri
+    from tousu.qr import qr_data_uri
 
     url = selectors.portal_url()  # configured, never the request's Host header
     return render(

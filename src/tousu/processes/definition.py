@@ -213,6 +213,19 @@ class ClockDef(Strict):
         """What the clock counts from when `starting` (an action, created or reopened) starts it."""
         return self.counts_from or ("received" if starting == "created" else "action")
 
+    def origin_at(self, starting: str, *, received_at, action_at, fields, form):
+        """The moment the clock counts from: the receipt, the action, or a date on a form (a
+        written complaint's date, the day mediation was accepted). None when the field is empty."""
+        from .conditions import as_moment
+
+        where = self.origin(starting)
+        if where == "received":
+            return received_at
+        if where == "action":
+            return action_at
+        prefix, _, name = where.partition(".")
+        return as_moment((fields if prefix == "fields" else form or {}).get(name))
+
 
 ProcessName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=50)]
 

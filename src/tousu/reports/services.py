@@ -655,15 +655,3 @@ def xlsx_file(user, ids: list[int], f: selectors.Filters | None = None):
     from .register import workbook
 
     return workbook(user, ids, f)
-
-
-# --- the worker's hook --------------------------------------------------------------------------
-
-
-def run_scheduled() -> None:
-    """Called by the worker on every pass (clocks/worker.py PERIODIC): queues the scheduled
-    monthly and quarterly reports once their period is over, and the dashboard snapshots every
-    few minutes; the worker then runs the queued tasks. Cheap when there is nothing to do."""
-    from .tasks import tick
-
-    tick()

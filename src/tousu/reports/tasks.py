@@ -1,7 +1,7 @@
 """Analytics in the background.
 
-The worker (clocks/worker.py) calls `tick()` on every pass, through services.run_scheduled (its
-PERIODIC list), before it runs the queued tasks:
+The worker (tousu/worker.py) calls `tick()` on every pass (its PERIODIC list), before it runs the
+queued tasks; tasks call services, never the reverse:
 
 - after a month or a quarter has ended (from 06:00 of the next day) it creates that period's
   scheduled PDF and xlsx reports, once (a unique constraint, so several workers agree), and queues
@@ -28,6 +28,7 @@ from tousu.workdays import SHANGHAI
 
 from .models import Report
 from .periods import Period, month_of, quarter_of
+from .services import build_report, refresh_snapshots, request_report
 
 FORMATS = ("pdf", "xlsx")
 SNAPSHOT_EVERY = 300.0  # seconds
@@ -44,8 +45,6 @@ def email_enabled() -> bool:
 
 @task()
 def build_report_task(report_id: int, email: bool = False) -> str:
-    from .services import build_report
-
     report = Report.objects.get(pk=report_id)
     if report.status != Report.PENDING:
         return report.status
@@ -64,8 +63,6 @@ def due_periods(now: datetime) -> list[Period]:
 def schedule_reports(now: datetime | None = None) -> list[Report]:
     """Create and queue the reports of the periods that have just ended. Cheap when there is
     nothing to do: after the first check of a period it does not ask the database again."""
-    from .services import request_report
-
     now = now or timezone.now()
     created = []
     for period in due_periods(now):
@@ -93,8 +90,6 @@ def schedule_reports(now: datetime | None = None) -> list[Report]:
 
 @task()
 def refresh_snapshots_task() -> int:
-    from .services import refresh_snapshots
-
     return len(refresh_snapshots())
 
 

@@ -21,6 +21,7 @@ from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
 from tousu.cases.models import Counter
 from tousu.cases.privacy import CaseMask, mask_text, may_reveal
+from tousu.clocks import selectors as clock_selectors
 from tousu.clocks import services as clock_services
 from tousu.clocks.services import time_left
 from tousu.owners import selectors as owners
@@ -48,7 +49,7 @@ def _case_or_error(request, pk):
 
 def _rows(page):
     cases = list(page.object_list)
-    status = selectors.clock_status(cases)
+    status = clock_selectors.clock_status(cases)
     owners.label_rows(cases)
     supervision.label_rows(cases)
     masks = selectors.masks_for(cases)
