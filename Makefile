@@ -9,7 +9,7 @@ TEMPLATE ?= generic
 # The PostgreSQL pass of `make test`; CI sets TOUSU_REQUIRE_POSTGRES=1 so it cannot be skipped.
 TOUSU_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/tousu
 
-.PHONY: run install test audit test-sqlite test-postgres lint bench clean
+.PHONY: run install test audit layers test-sqlite test-postgres lint bench clean
 
 $(BIN)/tousu: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ $(VENV)/.test-deps: pyproject.toml $(BIN)/tousu
 	$(BIN)/pip install --quiet -e '.[test]'
 	@touch $@
 
-test: audit test-sqlite test-postgres
+test: audit layers test-sqlite test-postgres
+
+# The layering (pyproject.toml [tool.importlinter], docs/architecture.md): an app importing one above
+# it, even inside a function or through another app, fails here before the suite runs.
+layers: $(VENV)/.test-deps
+	$(BIN)/lint-imports
 
 # Known vulnerabilities in the installed packages (pip-audit against PyPI's advisory data). The
 # probe asks PyPI for one release's JSON, the endpoint pip-audit reads: where only the package index
@@ -65,4 +70,4 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/workdays.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .import_linter_cache

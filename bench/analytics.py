@@ -53,8 +53,8 @@ def child(args) -> None:
     from tousu.accounts.models import Department, User
     from tousu.accounts.services import create_user
     from tousu.cases.models import Complaint
+    from tousu.demo.bulk import generate
     from tousu.reports import selectors, services
-    from tousu.reports.generate import generate
     from tousu.reports.periods import month_of, quarter_of
     from tousu.workdays import SHANGHAI
 

@@ -215,7 +215,7 @@ def install_flow(db):
     from tousu.processes.services import install_template
 
     def _install(template: str) -> Flow:
-        from tousu.cases.demo import flow_role_accounts
+        from tousu.demo.walk import flow_role_accounts
 
         ensure_roles()
         process = install_template(template)

@@ -220,7 +220,7 @@ def cmd_init(args) -> int:
         raise UsageError(f"未知模板「{args.template}」；可用：{', '.join(template_names())}")
     _django(require_db=False)
     _migrate()
-    from tousu.cases import demo
+    from tousu.demo import walk as demo
 
     report = demo.initialise(args.template, org_name=args.org, with_demo=args.demo)
     print(report)
@@ -547,6 +547,7 @@ PLUGIN_COMMANDS = (
     "tousu.webhooks.cli",
     "tousu.ops.cli",
     "tousu.registers.cli",
+    "tousu.demo.cli",
 )
 setup_django = _django
 

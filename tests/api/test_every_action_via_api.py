@@ -24,10 +24,10 @@ from tousu.accounts.models import Department, Organisation, User
 from tousu.accounts.roles import COMPLAINANT
 from tousu.accounts.services import create_token, create_user, ensure_roles
 from tousu.cases import engine
-from tousu.cases.demo import flow_role_accounts
 from tousu.cases.errors import CaseError
 from tousu.cases.forms import json_schema
 from tousu.cases.models import Complaint
+from tousu.demo.walk import flow_role_accounts
 from tousu.processes.catalog import template_names
 from tousu.processes.models import Category
 from tousu.processes.services import install_template

@@ -52,10 +52,10 @@ def _check(f, complaint):
 @pytest.mark.parametrize("template", template_names())
 def test_random_paths_keep_the_invariants(install_flow, template):
     from tousu.cases.attachments import add_attachment
-    from tousu.cases.demo import SAMPLE_PDF, _needs_attachment, fill_form
     from tousu.cases.engine import apply_action
     from tousu.cases.errors import Invalid, NotPossible
     from tousu.cases.services import register_complaint
+    from tousu.demo.walk import SAMPLE_PDF, _needs_attachment, fill_form
 
     f = install_flow(template)
     users, registrars = _staff_and_registrars(f)

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("template", template_names())
 def test_init_with_demo_creates_cases_in_several_states(template):
     from tousu.accounts.models import User
-    from tousu.cases.demo import initialise
     from tousu.cases.models import Complaint
+    from tousu.demo.walk import initialise
 
     definition = load_file(template_path(template))
     report = initialise(template, with_demo=True, cases=15)
@@ -52,8 +52,8 @@ def test_init_with_demo_creates_cases_in_several_states(template):
 
 @pytest.mark.parametrize("template", template_names())
 def test_init_is_idempotent(template):
-    from tousu.cases.demo import initialise
     from tousu.cases.models import Complaint
+    from tousu.demo.walk import initialise
 
     initialise(template, with_demo=True, cases=3)
     report = initialise(template, with_demo=True, cases=3)
@@ -63,7 +63,7 @@ def test_init_is_idempotent(template):
 @pytest.mark.parametrize("template", template_names())
 def test_default_process_of_the_demo_organisation_is_installed(template):
     from tousu.accounts.models import Organisation
-    from tousu.cases.demo import initialise
+    from tousu.demo.walk import initialise
     from tousu.processes.selectors import active_process
 
     initialise(template, with_demo=False)

@@ -61,7 +61,7 @@ def flow_users(db):
                 users[name], _ = create_user(
                     name, roles=roles, department=dept, password=f"pw-{name}-123"
                 )
-        from tousu.cases.demo import flow_role_accounts
+        from tousu.demo.walk import flow_role_accounts
 
         for name, roles, dep_code, label in flow_role_accounts(process.definition):
             users[name] = User.objects.filter(username=name).first() or create_user(

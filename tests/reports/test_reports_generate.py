@@ -112,7 +112,7 @@ def _replay(process, trace, generated) -> None:
     ],
 )
 def test_generated_rows_are_what_the_engine_writes(flow_users, engine_only, template, n):
-    from tousu.reports.generate import generate
+    from tousu.demo.bulk import generate
 
     process, _ = flow_users(template)
     trace: list = []
@@ -142,7 +142,7 @@ def test_worker_processes_write_the_same_rows(flow_users):
     from django.db import connection
 
     from tousu.cases.models import Complaint, Counter
-    from tousu.reports.generate import generate
+    from tousu.demo.bulk import generate
 
     flow_users("generic")
     runs = []

@@ -199,8 +199,8 @@ def test_the_migration_fills_the_rollups_of_existing_facts(september):
 def test_generated_cases_have_their_rollups(flow_users):
     from datetime import timedelta
 
+    from tousu.demo.bulk import generate
     from tousu.reports.facts import mark_repeats
-    from tousu.reports.generate import generate
 
     flow_users("hospital")
     end = at("2026-10-20", "12:00")

@@ -52,7 +52,7 @@ def make_staff(definition) -> dict:
     users["leader2"], _ = create_user(
         "u_leader2", roles=["leader"], display_name="领导庚", password="pw-leader2-123"
     )  # a group decision needs two (F13)
-    from tousu.cases.demo import flow_role_accounts
+    from tousu.demo.walk import flow_role_accounts
 
     for name, roles, dep, label in flow_role_accounts(definition):  # the flow's own roles
         users[f"flow:{name}"], _ = create_user(

@@ -6,7 +6,7 @@ task) and its `when` condition holds. Applying validates the form and the `requi
 in one transaction moves the state with a version check, writes one event, opens and closes tasks,
 runs the clock hooks and tells the people the definition names. Whatever the definition decides
 (who may act, what a condition says, what an action does to tasks) is computed by the pure
-functions at the top, which the volume generator (reports/generate.py) calls as well.
+functions at the top, which the volume generator (demo/bulk.py) calls as well.
 """
 
 from __future__ import annotations

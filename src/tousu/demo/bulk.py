@@ -67,11 +67,10 @@ from tousu.clocks.models import Clock
 from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, ClockDef, FieldDef, ProcessDef
 from tousu.processes.models import Category, ProcessDefinition
+from tousu.reports import facts, rollup
+from tousu.reports.models import CaseFact, ClockFact
+from tousu.reports.rules import RESPONDENT_FIELDS, Rules, rules_for
 from tousu.workdays import SHANGHAI
-
-from . import facts, rollup
-from .models import CaseFact, ClockFact
-from .rules import RESPONDENT_FIELDS, Rules, rules_for
 
 # --- the shape of the generated organisation ------------------------------------------------------
 
@@ -370,7 +369,7 @@ def _staff(flow: Flow) -> Staff:
                 created.append(
                     (f"{prefix}_{dep_def.code}", [role], dep, f"{dep_def.label}{ROLES[role]}")
                 )
-    from tousu.cases.demo import flow_role_accounts
+    from .walk import flow_role_accounts
 
     for username, roles, dep_code, name in flow_role_accounts(flow.definition):
         dep = flow.departments.get(dep_code) if dep_code else None

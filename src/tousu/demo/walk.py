@@ -12,15 +12,14 @@ from django.utils import timezone
 
 from tousu.accounts.models import Department, Organisation, User
 from tousu.accounts.services import create_user, ensure_roles
+from tousu.cases import engine, services
+from tousu.cases.attachments import add_attachment
+from tousu.cases.errors import Invalid, NotPossible
+from tousu.cases.models import Complaint
 from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, FieldDef
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.processes.services import install_template
-
-from . import engine, services
-from .attachments import add_attachment
-from .errors import Invalid, NotPossible
-from .models import Complaint
 
 DEMO_TEXTS = [
     (
