@@ -93,6 +93,63 @@ def test_init_with_demo_spreads_cases_over_states(capsys):
     assert "已存在" in capsys.readouterr().out
 
 
+@pytest.mark.django_db(transaction=True)
+def test_init_fills_the_published_contacts_from_flags(capsys, monkeypatch):
+    import io
+
+    from tousu.portal.models import PublicNotice
+
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt="": asked.append(prompt) or "")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal: never asks
+    argv = ["init", "--template", "generic", "--org-name", "江阳区人民医院"]
+    argv += ["--org-phone", "0830-3165120", "--org-address", "门诊楼一楼投诉接待室"]
+    assert main([*argv, "--org-hours", "周一至周五 8:30—17:30"]) == 0
+    n = PublicNotice.current()
+    assert (n.display_name, n.complaint_phone, n.reception_place, n.reception_hours) == (
+        "江阳区人民医院",
+        "0830-3165120",
+        "门诊楼一楼投诉接待室",
+        "周一至周五 8:30—17:30",
+    )
+    assert "江阳区人民医院" in capsys.readouterr().out
+    # A flag not given leaves its field; a value too long is refused and changes nothing.
+    assert main(["init", "--template", "generic", "--org-phone", "0830-3165000"]) == 0
+    n = PublicNotice.current()
+    assert (n.display_name, n.complaint_phone) == ("江阳区人民医院", "0830-3165000")
+    assert main(["init", "--template", "generic", "--org-phone", "1" * 51]) == 2
+    err = capsys.readouterr().err
+    assert "「投诉电话」最多 50 个字" in err and err.count("\n") == 1
+    assert PublicNotice.current().complaint_phone == "0830-3165000"
+    assert PublicNotice.objects.count() == 1
+    assert asked == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_init_asks_for_the_contacts_only_at_a_terminal(capsys, monkeypatch):
+    import io
+
+    from tousu.portal.models import PublicNotice
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal("人民医院\n0830-1\n\n\n"))
+    assert main(["init", "--template", "generic"]) == 0
+    n = PublicNotice.current()
+    assert (n.display_name, n.complaint_phone, n.reception_place) == ("人民医院", "0830-1", "")
+    assert n.reception_hours == PublicNotice._meta.get_field("reception_hours").default
+    assert "投诉电话" in capsys.readouterr().out
+    # At a terminal but with a flag, --no-input or --demo: no question (the input would be read).
+    monkeypatch.setattr(sys, "stdin", Terminal("别处\n"))
+    assert main(["init", "--template", "generic", "--org-hours", "全天"]) == 0
+    assert main(["init", "--template", "generic", "--no-input"]) == 0
+    n = PublicNotice.current()
+    assert (n.display_name, n.reception_hours) == ("人民医院", "全天")
+    assert sys.stdin.read() == "别处\n"
+
+
 def test_serve_starts_a_real_server(tmp_path):
     env = {**os.environ, "TOUSU_DATA_DIR": str(tmp_path)}
     env.pop("DATABASE_URL", None)

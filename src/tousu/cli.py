@@ -8,8 +8,6 @@ import importlib
 import os
 import subprocess
 import sys
-import time
-from datetime import date, datetime
 
 
 class UsageError(Exception):
@@ -132,13 +130,15 @@ def cmd_serve(args) -> int:
         supervisor = subprocess.Popen(
             [sys.executable, "-m", "tousu.cli", "worker", "--keep-running"]
         )
-        Server.load_config = _with_hooks(Server.load_config, on_exit=lambda s: _stop(supervisor))
+        Server.load_config = _with_hooks(
+            Server.load_config, on_exit=lambda s: stop_process(supervisor)
+        )
     print(f"投诉系统运行于 http://{args.host}:{args.port}/ （Ctrl+C 停止）", flush=True)
     try:
         Server().run()
     finally:
         if supervisor:
-            _stop(supervisor)
+            stop_process(supervisor)
     return 0
 
 
@@ -170,41 +170,13 @@ def _with_hooks(load_config, **hooks):
     return load
 
 
-def _stop(process) -> None:
+def stop_process(process) -> None:
     if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def keep_worker_running(restart_delay: float = 1.0) -> int:
-    """`tousu worker --keep-running` (what `serve --with-worker` starts): runs `tousu worker` and
-    starts it again when it dies, as systemd's Restart=always would; SIGTERM stops both."""
-    import signal
-
-    stopping = False
-    child = None
-
-    def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-        if child and child.poll() is None:
-            child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while not stopping:
-        child = subprocess.Popen([sys.executable, "-m", "tousu.cli", "worker"])
-        code = child.wait()
-        if stopping:
-            break
-        print(f"tousu: 后台任务进程退出（{code}），{restart_delay:g} 秒后重启", file=sys.stderr)
-        time.sleep(restart_delay)
-    if child:
-        _stop(child)
-    return 0
 
 
 def cmd_migrate(args) -> int:
@@ -220,192 +192,49 @@ def cmd_init(args) -> int:
         raise UsageError(f"未知模板「{args.template}」；可用：{', '.join(template_names())}")
     _django(require_db=False)
     _migrate()
-    from tousu.demo import walk as demo
+    from tousu.cases.errors import Invalid
+    from tousu.demo import walk
+    from tousu.portal.services import PUBLIC_CONTACT_FIELDS, set_public_contacts
 
-    report = demo.initialise(args.template, org_name=args.org, with_demo=args.demo)
-    print(report)
-    return 0
-
-
-def cmd_process(args) -> int:
-    from tousu.processes.validation import DefinitionError, load_file
-
-    if args.process_cmd == "validate":
-        failed = 0
-        for path in args.files:
-            try:
-                d = load_file(path)
-                print(f"{path}: 通过（{d.label}，{len(d.states)} 个状态，{len(d.actions)} 个动作）")
-            except DefinitionError as exc:
-                failed += 1
-                for problem in exc.problems:
-                    print(problem, file=sys.stderr)
-        return 2 if failed else 0
-
-    from tousu.processes.catalog import template_names, template_path
-
-    if args.process_cmd == "list":
-        for name in template_names():
-            d = load_file(template_path(name))
-            print(f"{name:20} v{d.version}  {d.label}  [{', '.join(d.flows)}]")
-        return 0
-    if args.process_cmd == "show":
-        if args.name not in template_names():
-            raise UsageError(f"未知流程「{args.name}」；可用：{', '.join(template_names())}")
-        d = load_file(template_path(args.name))
-        print(f"{d.label}（{d.name} v{d.version}）来源：{', '.join(d.flows)}")
-        print("状态：")
-        for s in d.states:
-            mark = "（初始）" if s.initial else "（结束）" if s.final else ""
-            print(f"  {s.name:24} {s.label}{mark}")
-        print("动作：")
-        for a in d.actions:
-            print(
-                f"  {a.name:24} {a.label}：{', '.join(a.source)} → {a.to or '（不变）'}  角色：{', '.join(a.roles)}"
-            )
-        if d.clocks:
-            print("时限：")
-            for c in d.clocks:
-                print(f"  {c.name:24} {c.label}：{c.amount:g} {c.unit}（{c.basis}）")
-        return 0
-    if args.process_cmd == "diagram":
-        from tousu.processes.diagram import render_svg
-
-        path = template_path(args.name) if args.name in template_names() else None
-        if path is None:
-            if not os.path.isfile(args.name):
-                raise UsageError(
-                    f"未知流程「{args.name}」：给出模板名（{', '.join(template_names())}）或定义文件"
-                )
-            path = args.name
-        d = load_file(path)
-        svg = render_svg(d)
-        if args.output in (None, "-"):
-            sys.stdout.write(svg)
-        else:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(svg)
-            print(f"已写入 {args.output}（{d.label}）")
-        return 0
-    if args.process_cmd == "install":
-        _django()
-        from tousu.processes.services import install_definition
-
-        for path in args.files:
-            load_file(path)
-            with open(path, encoding="utf-8") as fh:
-                p = install_definition(fh.read(), path)
-            print(f"已安装 {p}")
-        return 0
-    raise UsageError("用法：tousu process list|show|validate|diagram|install")
-
-
-def cmd_createuser(args) -> int:
-    _django()
-    from tousu.accounts.models import Department
-    from tousu.accounts.services import UnknownRole, create_user
-
-    dept = None
-    if args.department:
-        dept = Department.objects.filter(code=args.department).first()
-        if dept is None:
-            raise UsageError(f"部门「{args.department}」不存在")
-    try:
-        user, password = create_user(
-            args.username,
-            roles=args.role,
-            department=dept,
-            display_name=args.name or "",
-            password=args.password,
-            is_superuser="admin" in args.role,
+    contacts = {key: getattr(args, key) for key in PUBLIC_CONTACT_FIELDS}
+    if all(v is None for v in contacts.values()) and _may_ask(args):
+        contacts = _ask_public_contacts()
+    try:  # first: a value refused leaves the installation as it was
+        notice = set_public_contacts(**contacts)
+    except Invalid as exc:
+        raise UsageError(exc.message) from None
+    print(walk.initialise(args.template, org_name=args.org, with_demo=args.demo))
+    if any(v is not None for v in contacts.values()):
+        print(
+            f"公示信息：{notice.organisation_name()}，投诉电话 {notice.complaint_phone or '（未填）'}"
         )
-    except UnknownRole as exc:
-        raise UsageError(str(exc)) from None
-    if user.must_change_password:
-        print(f"已创建用户 {user.username}，一次性密码：{password}（首次登录须修改）")
-    else:
-        print(f"已创建用户 {user.username}（密码为 --password 给出的密码）")
     return 0
 
 
-def cmd_token(args) -> int:
-    _django()
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from tousu.accounts.models import ApiToken, User
-    from tousu.accounts.services import (
-        TokenNotFound,
-        TokenScopeError,
-        create_token,
-        revoke_token_by_prefix,
-    )
-
-    def codes(values: list[str] | None) -> list[str]:
-        # --roles a b and --roles a,b both work.
-        return [
-            c.strip() for v in values or () for c in v.replace("，", ",").split(",") if c.strip()
-        ]
-
-    if args.token_cmd == "revoke":
-        try:
-            token = revoke_token_by_prefix(args.prefix)
-        except TokenNotFound as exc:
-            raise UsageError(str(exc)) from None
-        print(f"已吊销令牌 {token.prefix}…（{token.user.username}）")
-        return 0
-    if args.token_cmd == "list":
-        tokens = ApiToken.objects.select_related("user").prefetch_related("roles", "departments")
-        if args.username:
-            tokens = tokens.filter(user__username=args.username)
-        now = timezone.now()
-        for t in tokens.order_by("user__username", "created_at"):
-            status = (
-                "已吊销"
-                if t.revoked_at
-                else "已过期"
-                if t.expires_at and t.expires_at <= now
-                else "有效"
-            )
-            roles = ",".join(r.code for r in t.roles.all()) or "*"
-            depts = ",".join(d.code for d in t.departments.all()) or "*"
-            expires = (
-                timezone.localtime(t.expires_at).strftime("%Y-%m-%d") if t.expires_at else "不过期"
-            )
-            print(
-                f"{t.prefix}…  {t.user.username:16} {status:4} 角色={roles} 部门={depts} "
-                f"到期={expires}  {t.name}"
-            )
-        return 0
-
-    user = User.objects.filter(username=args.username, is_active=True).first()
-    if user is None:
-        raise UsageError(f"用户「{args.username}」不存在或已停用")
-    if args.days is not None and args.days <= 0:
-        raise UsageError("--days 必须是正整数")
-    expires = timezone.now() + timedelta(days=args.days) if args.days else None
-    try:
-        _, raw = create_token(
-            user,
-            name=args.name or "",
-            expires_at=expires,
-            roles=codes(args.roles),
-            departments=codes(args.departments),
-        )
-    except TokenScopeError as exc:
-        raise UsageError(str(exc)) from None
-    print(raw)
-    return 0
+def _may_ask(args) -> bool:
+    """Ask for the published contacts only of a person at a terminal setting up a real installation:
+    never in CI or with no standard input, nor for demo data."""
+    return not args.demo and not args.no_input and sys.stdin is not None and sys.stdin.isatty()
 
 
-def cmd_worker(args) -> int:
-    if args.keep_running:
-        return keep_worker_running()
-    _django()
-    from tousu.clocks.worker import run
+def _ask_public_contacts() -> dict[str, str | None]:
+    from tousu.portal.models import PublicNotice
+    from tousu.portal.services import PUBLIC_CONTACT_FIELDS
 
-    return run(once=args.once, interval=args.interval)
+    notice = PublicNotice.current()
+    questions = {
+        "org_name": "公示单位名称",
+        "org_phone": "投诉电话",
+        "org_address": "接待地点",
+        "org_hours": "接待时间",
+    }
+    print("公示信息（直接回车保留括号中的值，以后可在管理后台修改）：")
+    answers: dict[str, str | None] = {}
+    for key, label in questions.items():
+        current = getattr(notice, PUBLIC_CONTACT_FIELDS[key])
+        answer = input(f"  {label}（{current or '空'}）：").strip()
+        answers[key] = answer or None
+    return answers
 
 
 def cmd_manage(args) -> int:
@@ -443,113 +272,21 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"日期「{text}」无效，应为 YYYY-MM-DD") from None
-
-
-def _calendar():
-    """The working-day calendar: with the schedules imported into the database when there is one,
-    else the official schedules and estimates alone. A calendar question needs no database."""
-    from tousu import workdays
-
-    _django(require_db=False)
-    if database_state(check_migrations=False) == READY:
-        from tousu.clocks.services import calendar
-
-        return calendar(), True
-    return workdays.Calendar({}, complete_years=[]), False
-
-
-def cmd_workdays(args) -> int:
-    from tousu import workdays
-
-    cal, _ = _calendar()
-    if args.workdays_cmd == "add":
-        if args.n < 0:
-            raise UsageError("N 不能为负")
-        print(cal.add_workdays(_date(args.date), args.n))
-    elif args.workdays_cmd == "between":
-        a, b = _date(args.a), _date(args.b)
-        n = cal.workdays_between(a, b)
-        lo, hi = min(a, b), max(a, b)
-        provisional = any(
-            cal.year_status(y) == workdays.ESTIMATED for y in range(lo.year, hi.year + 1)
-        )
-        print(f"{n}{' provisional' if provisional else ''}")
-    elif args.workdays_cmd == "due":
-        try:
-            start = datetime.fromisoformat(args.start)
-        except ValueError:
-            raise UsageError(
-                f"起始时间「{args.start}」无效，应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM"
-            ) from None
-        given = [
-            (u, v)
-            for u, v in (
-                ("calendar_days", args.days),
-                ("hours", args.hours),
-                ("working_days", args.workdays),
-                ("working_hours", args.work_hours),
-            )
-            if v is not None
-        ]
-        if len(given) != 1:
-            raise UsageError("请给出且只给出一个：--days、--workdays、--hours 或 --work-hours")
-        unit, amount = given[0]
-        if amount <= 0:
-            raise UsageError("时长必须大于 0")
-        result = workdays.due(start, unit, amount, calendar=cal)
-        text = (
-            result.date_str
-            if unit in ("calendar_days", "working_days")
-            else result.at.strftime("%Y-%m-%d %H:%M")
-        )
-        print(f"{text}{' provisional' if result.provisional else ''}")
-    return 0
-
-
-def cmd_calendar(args) -> int:
-    if args.calendar_cmd == "status":
-        cal, with_database = _calendar()
-        from tousu.clocks import calendar_admin
-
-        print(calendar_admin.status_report(cal, imported=with_database))
-        return 0
-    _django()
-    from tousu.clocks import calendar_admin
-
-    if args.calendar_cmd == "import":
-        from tousu.workdays import ScheduleError
-
-        try:
-            print(calendar_admin.import_schedule_file(args.file))
-        except ScheduleError as exc:
-            raise UsageError(str(exc)) from None
-        except OSError as exc:
-            raise UsageError(f"无法读取 {args.file}：{exc.strerror}") from None
-    else:
-        print(calendar_admin.status_report())
-    return 0
-
-
 # --- parser -----------------------------------------------------------------------------------
 
-# Apps contribute their own commands: each module has register(subparsers), whose handlers take
-# (args) and return an exit code, raising UsageError for bad input. They call `setup_django()`.
-PLUGIN_COMMANDS = (
-    "tousu.triage.cli",
-    "tousu.reports.cli",
-    "tousu.documents.cli",
-    "tousu.portal.cli",
-    "tousu.webhooks.cli",
-    "tousu.ops.cli",
-    "tousu.registers.cli",
-    "tousu.demo.cli",
-)
+# Each app owns its commands, as Django apps own their management commands: its `cli.py` has
+# register(subparsers), adding one subcommand per small handler that takes (args), returns an exit
+# code and raises UsageError for bad input; a handler calls `setup_django()` before it imports models.
+# Found by the apps in INSTALLED_APPS (tousu/installed.py: the settings are not loaded to build the
+# parser), then the two command modules outside the apps: the worker's loop and the demo data.
+NON_APP_COMMANDS = ("tousu.worker", "tousu.demo.cli")
 setup_django = _django
+
+
+def command_modules() -> list[str]:
+    from tousu.installed import TOUSU_APPS
+
+    return [f"{app}.cli" for app in TOUSU_APPS] + list(NON_APP_COMMANDS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -581,77 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("init", help="初始化组织、流程、部门和用户")
     s.add_argument("--template", required=True)
     s.add_argument("--org", default=None, help="组织名称")
+    s.add_argument("--org-name", default=None, help="公示单位名称（投诉公示、海报和公文上）")
+    s.add_argument("--org-phone", default=None, help="公示的投诉电话")
+    s.add_argument("--org-address", default=None, help="公示的接待地点")
+    s.add_argument("--org-hours", default=None, help="公示的接待时间，如：周一至周五 8:30—17:30")
     s.add_argument("--demo", action="store_true", help="同时生成演示用户和演示投诉")
+    s.add_argument("--no-input", action="store_true", help="不询问公示信息（未给出的保持原样）")
     s.set_defaults(func=cmd_init)
 
-    s = sub.add_parser("process", help="流程定义：list / show / validate / install")
-    psub = s.add_subparsers(dest="process_cmd", required=True, metavar="子命令")
-    psub.add_parser("list", help="列出内置流程模板")
-    x = psub.add_parser("show", help="显示一个流程")
-    x.add_argument("name")
-    x = psub.add_parser("validate", help="校验流程定义文件")
-    x.add_argument("files", nargs="+")
-    x = psub.add_parser("diagram", help="流程图（SVG）")
-    x.add_argument("name", help="模板名或定义文件")
-    x.add_argument("-o", "--output", help="输出文件，默认输出到标准输出")
-    x = psub.add_parser("install", help="校验并安装流程定义文件")
-    x.add_argument("files", nargs="+")
-    s.set_defaults(func=cmd_process)
-
-    s = sub.add_parser("createuser", help="创建用户")
-    s.add_argument("username")
-    s.add_argument("--role", action="append", required=True, help="角色代码，可重复")
-    s.add_argument("--department", help="部门代码")
-    s.add_argument("--name", help="姓名")
-    s.add_argument("--password", help="不给则生成一次性密码")
-    s.set_defaults(func=cmd_createuser)
-
-    s = sub.add_parser("token", help="API 令牌")
-    tsub = s.add_subparsers(dest="token_cmd", required=True, metavar="子命令")
-    x = tsub.add_parser("create", help="为用户生成令牌（只打印一次）")
-    x.add_argument("username")
-    x.add_argument("--name", help="名称，如对接的系统：12345热线")
-    x.add_argument("--days", type=int, help="有效天数，不给则不过期")
-    x.add_argument("--roles", nargs="+", metavar="角色", help="只用用户角色中的这些（默认全部）")
-    x.add_argument(
-        "--departments", nargs="+", metavar="部门", help="只能访问这些部门的投诉（默认不限）"
-    )
-    x = tsub.add_parser("revoke", help="吊销令牌")
-    x.add_argument("prefix", help="令牌前缀（tsu_ 开头的前 10 个字符）")
-    x = tsub.add_parser("list", help="列出令牌（只显示前缀）")
-    x.add_argument("username", nargs="?")
-    s.set_defaults(func=cmd_token)
-
-    s = sub.add_parser("worker", help="后台任务：时限预警与超时、通知")
-    s.add_argument("--once", action="store_true", help="扫描一次后退出")
-    s.add_argument("--interval", type=float, default=30.0, help="扫描间隔（秒）")
-    s.add_argument("--keep-running", action="store_true", help="看护：后台任务进程退出后自动重启")
-    s.set_defaults(func=cmd_worker)
-
-    s = sub.add_parser("workdays", help="工作日计算")
-    wsub = s.add_subparsers(dest="workdays_cmd", required=True, metavar="子命令")
-    x = wsub.add_parser("add", help="DATE 之后第 N 个工作日")
-    x.add_argument("date")
-    x.add_argument("n", type=int)
-    x = wsub.add_parser("between", help="A 与 B 之间的工作日数（不含 A，含 B）")
-    x.add_argument("a")
-    x.add_argument("b")
-    x = wsub.add_parser("due", help="期限届满时间")
-    x.add_argument("start")
-    x.add_argument("--days", type=int, help="日（自然日，末日为节假日顺延）")
-    x.add_argument("--workdays", type=int, help="个工作日")
-    x.add_argument("--hours", type=float, help="小时")
-    x.add_argument("--work-hours", type=float, help="工作小时")
-    s.set_defaults(func=cmd_workdays)
-
-    s = sub.add_parser("calendar", help="放假安排：status / import FILE")
-    csub = s.add_subparsers(dest="calendar_cmd", required=True, metavar="子命令")
-    csub.add_parser("status", help="各年份的来源：官方、导入、估算")
-    x = csub.add_parser("import", help="导入一年的放假安排（YAML 或 CSV）")
-    x.add_argument("file")
-    s.set_defaults(func=cmd_calendar)
-
-    for module in PLUGIN_COMMANDS:
+    for module in command_modules():
         try:
             importlib.import_module(module).register(sub)
         except ModuleNotFoundError as exc:

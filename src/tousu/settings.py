@@ -19,6 +19,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from tousu.installed import TOUSU_APPS
+
 BASE_DIR = Path(__file__).resolve().parent
 if "pytest" in sys.modules and "TOUSU_DATA_DIR" not in os.environ:
     # Tests never touch a developer's ./var: pytest-django imports settings before any conftest.
@@ -62,21 +64,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "ninja",
-    "tousu.accounts",
-    "tousu.processes",
-    "tousu.cases",
-    "tousu.clocks",
-    "tousu.triage",
-    "tousu.documents",
-    "tousu.portal",
-    "tousu.reports",
-    "tousu.registers",
-    "tousu.webhooks",
-    "tousu.owners",
-    "tousu.supervision",
-    "tousu.messaging",
-    "tousu.ops",
-    "tousu.web",
+    *TOUSU_APPS,
 ]
 
 MIDDLEWARE = [

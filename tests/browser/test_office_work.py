@@ -46,8 +46,8 @@ def logout(page):
 
 
 def test_assign_supervise_answer_and_the_complainant_hears(page, live_server, login, staff, smtp):
+    from tousu import worker
     from tousu.accounts.models import User
-    from tousu.clocks import worker
 
     User.objects.filter(username="handler_q").update(display_name="王经办")
     # The officer registers the complaint with the complainant's e-mail address.

@@ -98,7 +98,7 @@ def test_warning_and_breach_each_once_with_notifications(new_case, clockflow):
     kinds = set(Notification.objects.values_list("user__username", "kind"))
     assert ("officer", "clock.breached") in kinds and ("head", "clock.breached") in kinds
     assert ("leader", "clock.escalated") in kinds
-    from tousu.clocks import worker
+    from tousu import worker
 
     worker.run(once=True)  # the worker sends the outbox's e-mails
     assert any("超时" in m.body for m in mail.outbox)

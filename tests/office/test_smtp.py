@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from smtp_server import SmtpServer, free_port
 
-from tousu.clocks import worker
+from tousu import worker
 from tousu.messaging import kinds, optout
 from tousu.messaging.delivery import deliver_due, retry_now
 from tousu.messaging.models import DeliveryAttempt, Message

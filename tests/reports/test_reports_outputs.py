@@ -350,7 +350,7 @@ def test_worker_snapshots_serve_the_organisation_wide_dashboard(september):
 
 
 def test_the_worker_calls_the_reports_hook(db, monkeypatch):
-    from tousu.clocks import worker
+    from tousu import worker
     from tousu.reports import tasks
 
     calls = []

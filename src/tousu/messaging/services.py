@@ -19,7 +19,7 @@ from .outbox import SUBJECT_PREFIX
 
 
 def run_due(now: datetime | None = None) -> None:
-    """The worker's hook (clocks/worker.py PERIODIC): the daily digests once their hour has come,
+    """The worker's hook (tousu/worker.py PERIODIC): the daily digests once their hour has come,
     then every message that is due."""
     send_digests(now)
     deliver_due(now)

@@ -325,3 +325,37 @@ def respond(
         _remove(stored)
         raise
     return complaint
+
+
+# --- the published contacts (F15) -------------------------------------------------------------
+
+# What `tousu init` may set: its flag's name, the PublicNotice field.
+PUBLIC_CONTACT_FIELDS = {
+    "org_name": "display_name",
+    "org_phone": "complaint_phone",
+    "org_address": "reception_place",
+    "org_hours": "reception_hours",
+}
+
+
+def set_public_contacts(**values: str | None):
+    """Fill the published contacts (the first PublicNotice row, made when there is none) with the
+    values given; None leaves a field as it is. Invalid raises Invalid with one line per field."""
+    from .models import PublicNotice
+
+    notice = PublicNotice.current()
+    problems = []
+    for key, value in values.items():
+        if value is None:
+            continue
+        field = PublicNotice._meta.get_field(PUBLIC_CONTACT_FIELDS[key])
+        value = value.strip()
+        if len(value) > field.max_length:
+            problems.append(
+                f"「{field.verbose_name}」最多 {field.max_length} 个字，现为 {len(value)} 个"
+            )
+        setattr(notice, field.name, value)
+    if problems:
+        raise Invalid("；".join(problems))
+    notice.save()
+    return notice

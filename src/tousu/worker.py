@@ -1,13 +1,15 @@
-"""`tousu worker`: sweep the clocks, then run queued background tasks; repeat."""
+"""`tousu worker`: sweep the clocks, then run queued background tasks; repeat. Not an app: the
+loop runs every app's periodic work, and `--keep-running` keeps the loop itself alive."""
 
+import argparse
 import logging
 import signal
+import subprocess
+import sys
 import time
 import uuid
 
 from django.db import DatabaseError, close_old_connections
-
-from .services import sweep
 
 log = logging.getLogger("tousu.worker")
 
@@ -51,6 +53,9 @@ def _run_queued_tasks() -> None:
 
 
 def run(*, once: bool = False, interval: float = 30.0) -> int:
+    # Imported here, not above: the command's parser imports this module before Django is set up.
+    from tousu.clocks.services import sweep
+
     stopping = False
 
     def stop(signum, frame):
@@ -79,3 +84,51 @@ def run(*, once: bool = False, interval: float = 30.0) -> int:
         deadline = time.monotonic() + interval
         while not stopping and time.monotonic() < deadline:
             time.sleep(min(1.0, interval))
+
+
+def keep_worker_running(restart_delay: float = 1.0) -> int:
+    """`tousu worker --keep-running` (what `serve --with-worker` starts): runs `tousu worker` and
+    starts it again when it dies, as systemd's Restart=always would; SIGTERM stops both."""
+    from tousu.cli import stop_process
+
+    stopping = False
+    child = None
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+        if child and child.poll() is None:
+            child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping:
+        child = subprocess.Popen([sys.executable, "-m", "tousu.cli", "worker"])
+        code = child.wait()
+        if stopping:
+            break
+        print(f"tousu: 后台任务进程退出（{code}），{restart_delay:g} 秒后重启", file=sys.stderr)
+        time.sleep(restart_delay)
+    if child:
+        stop_process(child)
+    return 0
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if args.keep_running:
+        return keep_worker_running()
+    from tousu.cli import setup_django
+
+    setup_django()
+    return run(once=args.once, interval=args.interval)
+
+
+def register(subparsers) -> None:
+    s = subparsers.add_parser("worker", help="后台任务：时限预警与超时、通知")
+    s.add_argument("--once", action="store_true", help="扫描一次后退出")
+    s.add_argument("--interval", type=float, default=30.0, help="扫描间隔（秒）")
+    s.add_argument("--keep-running", action="store_true", help="看护：后台任务进程退出后自动重启")
+    s.set_defaults(func=cmd_worker)
