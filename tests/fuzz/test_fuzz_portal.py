@@ -18,7 +18,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from tousu.cases.models import Attachment, Complaint, Event, Party
-from tousu.portal import guard
+from tousu.portal import ratelimit
 from tousu.portal.models import SubmissionToken
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +109,7 @@ field_values = st.one_of(
 @example(changes={"website": "http://spam.example", "answer": "\x00"}, keep_token=True)
 @example(changes={"token": "\x00", "challenge": "\ud800"}, keep_token=False)
 def test_hostile_values_in_the_submission_form(portal, changes, keep_token):
-    data = {**FORM, "token": guard.new_form_token()}
+    data = {**FORM, "token": ratelimit.new_form_token()}
     for key, value in changes.items():
         if key == "token" and keep_token:
             continue

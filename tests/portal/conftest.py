@@ -49,7 +49,7 @@ def challenge_of(response) -> str:
 def solve(response) -> str:
     """The answer to the question shown on the page, worked out as a person would: from the words
     of the question (the form carries no answer)."""
-    from tousu.portal.guard import parse_answer
+    from tousu.portal.ratelimit import parse_answer
 
     question = re.search(r'<div class="q">([^<]+)</div>', response.content.decode()).group(1)
     a, op, b = re.fullmatch(r"(.+?)([加减乘])(.+?)等于几？", question).groups()

@@ -75,7 +75,7 @@ def test_two_concurrent_sends_of_one_form_make_one_complaint(generic, staff, not
     from django.db import connection
 
     from tousu.portal import services
-    from tousu.portal.guard import new_form_token, open_form_token
+    from tousu.portal.ratelimit import new_form_token, open_form_token
 
     token, _ = open_form_token(new_form_token())
     barrier = threading.Barrier(2)
@@ -233,7 +233,7 @@ def test_after_suspicious_volume_the_offline_challenge_is_asked(submit, client, 
 
 
 def test_chinese_numerals_are_accepted_as_answers():
-    from tousu.portal.guard import chinese_number, parse_answer
+    from tousu.portal.ratelimit import chinese_number, parse_answer
 
     assert [chinese_number(n) for n in (3, 10, 12, 20, 45)] == [
         "三",

@@ -186,12 +186,6 @@ class ApiToken(models.Model):
     def generate() -> str:
         return "tsu_" + secrets.token_urlsafe(32)
 
-    @property
-    def is_usable(self) -> bool:
-        return self.revoked_at is None and (
-            self.expires_at is None or self.expires_at > timezone.now()
-        )
-
     # Set by selectors.user_for_token: the department ids this token is limited to, or None.
     scope_department_ids: frozenset[int] | None = None
 

@@ -21,13 +21,6 @@ def known_roles() -> dict[str, str]:
     return {**ROLES, **dict(Role.objects.values_list("code", "label"))}
 
 
-def upsert_department(code: str, name: str, parent: Department | None = None) -> Department:
-    dept, _ = Department.objects.update_or_create(
-        code=code, defaults={"name": name, "parent": parent}
-    )
-    return dept
-
-
 class UnknownRole(ValueError):
     pass
 

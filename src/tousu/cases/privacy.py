@@ -138,15 +138,6 @@ def mask_text(text: str) -> str:
     return LOCAL.sub(lambda m: m[1] + _mask_digits(m[2]), text)
 
 
-def contact_data_in(text: str) -> list[str]:
-    """The phone numbers, ID numbers and e-mail addresses written in `text`, as written."""
-    found = []
-    for pattern in (EMAIL, ID_NUMBER, MOBILE, LANDLINE):
-        found += [m[0] for m in pattern.finditer(text or "")]
-    found += [m[2] for m in LOCAL.finditer(text or "")]
-    return found
-
-
 # --- one case -------------------------------------------------------------------------------------
 
 # An HTML document's tags, comments and style or script blocks: everything that is not text.

@@ -17,7 +17,7 @@ from tousu.db import fastinsert
 from tousu.processes.models import Category, ProcessDefinition
 
 from . import search
-from .errors import Forbidden, Invalid, NotFound
+from .errors import Forbidden, Invalid
 from .forms import form_class, json_value, type_errors
 from .hooks import clock_rules
 from .models import (
@@ -323,13 +323,6 @@ def register_once(
         except IntegrityError:
             continue  # the same key won a race: replay its answer
     raise Invalid("Idempotency-Key 冲突，请重试")
-
-
-def get_complaint(pk: int) -> Complaint:
-    try:
-        return Complaint.objects.select_related("process", "category", "department").get(pk=pk)
-    except Complaint.DoesNotExist:
-        raise NotFound(f"投诉 {pk} 不存在") from None
 
 
 def record_reveal(complaint: Complaint, user: User, *, via: str, actor_name: str = "") -> Event:

@@ -39,7 +39,3 @@ class AssignmentPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department}：{self.get_mode_display()}"
-
-    @property
-    def is_automatic(self) -> bool:
-        return self.mode in (self.ROUND_ROBIN, self.LEAST_OPEN)

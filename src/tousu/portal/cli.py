@@ -12,11 +12,11 @@ def cmd_portal(args) -> int:
 
         from django.utils import timezone
 
-        from . import guard
+        from . import ratelimit
         from .models import SubmissionToken
         from .services import purge_stashes
 
-        hits = guard.purge()
+        hits = ratelimit.purge()
         cutoff = timezone.now() - timedelta(days=args.days)
         tokens, _ = SubmissionToken.objects.filter(created_at__lt=cutoff).delete()
         stashes = purge_stashes()

@@ -1,5 +1,5 @@
 """The public portal's pages: submit, receipt, track, respond, the published notice. Thin: the forms
-check input, `services` write, `selectors` read, `guard` counts and challenges."""
+check input, `services` write, `selectors` read, `ratelimit` counts and challenges."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from tousu.cases.models import Attachment, Complaint
 from tousu.db import storage
 from tousu.processes.selectors import active_process
 
-from . import guard, selectors, services
+from . import ratelimit, selectors, services
 from .forms import RatingForm, SubmitForm, TrackForm
 
 MB = 1024 * 1024
@@ -135,7 +135,7 @@ def _render_submit(request, process, form, *, error="", status=200):
             **_base_context(request),
             "form": form,
             "definition": process.definition,
-            "question": guard.challenge_question(challenge) if challenge else "",
+            "question": ratelimit.challenge_question(challenge) if challenge else "",
             "error": error,
             "limits": _limits_text(),
             "max_files": services.MAX_FILES,
@@ -146,8 +146,8 @@ def _render_submit(request, process, form, *, error="", status=200):
 
 
 def _suspicious(address: str) -> bool:
-    return guard.reached(guard.limit("challenge"), address) or guard.reached(
-        guard.limit("suspect"), address
+    return ratelimit.reached(ratelimit.limit("challenge"), address) or ratelimit.reached(
+        ratelimit.limit("suspect"), address
     )
 
 
@@ -163,7 +163,7 @@ def submit(request):
             status=503,
         )
     definition = process.definition
-    address = guard.client_address(request)
+    address = ratelimit.client_address(request)
 
     def again(data, error, status=400, bound=True):
         form = (
@@ -174,10 +174,10 @@ def submit(request):
         return _render_submit(request, process, form, error=error, status=status)
 
     if request.method != "POST":
-        signed, token = guard.new_form()
+        signed, token = ratelimit.new_form()
         initial = {"token": signed}
         if _suspicious(address):
-            initial["challenge"] = guard.new_challenge(
+            initial["challenge"] = ratelimit.new_challenge(
                 token
             )  # bound to the token, not its signature
         return _render_submit(
@@ -187,13 +187,13 @@ def submit(request):
     error, status, usable = _read_post(request)
     if error:  # nothing was checked yet: show what arrived, without field errors
         data = request.POST.dict() if usable else {}
-        data["token"] = data.get("token") or guard.new_form_token()
+        data["token"] = data.get("token") or ratelimit.new_form_token()
         return again(data, error, status=status, bound=False)
     data = request.POST.copy()
     try:
-        token, shown_at = guard.open_form_token(data.get("token", ""))
-    except guard.TokenError as exc:
-        data["token"], token = guard.new_form()
+        token, shown_at = ratelimit.open_form_token(data.get("token", ""))
+    except ratelimit.TokenError as exc:
+        data["token"], token = ratelimit.new_form()
         data["challenge"] = ""
         _keep_files(request, token)  # the files stay with the new form
         return again(data, str(exc))
@@ -201,8 +201,8 @@ def submit(request):
         return _receipt_redirect(request, earlier)
     if error := _keep_files(request, token):
         return again(data, error)
-    hard = guard.limit("submit")
-    if guard.reached(hard, address):
+    hard = ratelimit.limit("submit")
+    if ratelimit.reached(hard, address):
         phone = selectors.public_contacts()["complaint_phone"]
         return again(
             data,
@@ -213,20 +213,20 @@ def submit(request):
         )
 
     if data.get("website"):
-        guard.hit("suspect", address)
+        ratelimit.hit("suspect", address)
         data["website"] = ""
-        data["challenge"], data["answer"] = guard.new_challenge(token), ""
+        data["challenge"], data["answer"] = ratelimit.new_challenge(token), ""
         return again(
             data, "提交未通过校验：隐藏的「网址」一栏应为空。请回答下面的验证问题后重新提交。"
         )
     too_fast = time.time() - shown_at < MIN_FILL_SECONDS
     if too_fast:
-        guard.hit("suspect", address)
-    if (too_fast or _suspicious(address)) and not guard.check_challenge(
+        ratelimit.hit("suspect", address)
+    if (too_fast or _suspicious(address)) and not ratelimit.check_challenge(
         data.get("challenge", ""), data.get("answer", ""), token
     ):
         answered = bool(data.get("challenge") and data.get("answer"))
-        data["challenge"], data["answer"] = guard.new_challenge(token), ""
+        data["challenge"], data["answer"] = ratelimit.new_challenge(token), ""
         return again(
             data,
             "验证问题的答案不正确，请重新计算后提交（可填阿拉伯数字）。"
@@ -257,7 +257,7 @@ def submit(request):
         response["Retry-After"] = str(storage.RETRY_AFTER_SECONDS)
         return response
     if not receipt.replayed:
-        guard.hit("submit", address)
+        ratelimit.hit("submit", address)
     services.discard_stash(token)
     return _receipt_redirect(request, receipt)
 
@@ -333,12 +333,12 @@ def track(request):
     form = TrackForm(request.POST or None, initial={"number": request.GET.get("n", "")[:32]})
     error, status = "", 200
     if request.method == "POST" and form.is_valid():
-        address = guard.client_address(request)
+        address = ratelimit.client_address(request)
         number = form.cleaned_data["number"].strip().upper()
         pair = f"{number}|{address}"[:64]
-        by_address = guard.limit("track_fail")
-        by_pair = guard.limit("track_fail_pair")
-        by_number = guard.limit("track_fail_number")
+        by_address = ratelimit.limit("track_fail")
+        by_pair = ratelimit.limit("track_fail_pair")
+        by_number = ratelimit.limit("track_fail_number")
         # Only the guesser is throttled: an address that failed too often, or too often on this
         # number. Others' failures on a number never lock its complainant out: the access code
         # is checked before the per-number limit, which only stops lookups by phone number.
@@ -346,7 +346,7 @@ def track(request):
             (
                 lim
                 for lim, key in ((by_address, address), (by_pair, pair))
-                if guard.reached(lim, key)
+                if ratelimit.reached(lim, key)
             ),
             None,
         )
@@ -358,16 +358,16 @@ def track(request):
             )
             status = 429
         else:
-            phone_paused = guard.reached(by_number, number)
+            phone_paused = ratelimit.reached(by_number, number)
             complaint, by = services.match_case(
                 number, form.cleaned_data["secret"], allow_phone=not phone_paused
             )
             if complaint is not None:
                 _grant(request, complaint.tracking_number, by)
                 return redirect("portal:case", number=complaint.tracking_number)
-            guard.hit(by_address.bucket, address)
-            guard.hit(by_pair.bucket, pair)
-            guard.hit(by_number.bucket, number)
+            ratelimit.hit(by_address.bucket, address)
+            ratelimit.hit(by_pair.bucket, pair)
+            ratelimit.hit(by_number.bucket, number)
             # The same words whether the number is unknown or the code is wrong: nothing to probe.
             error = "投诉编号或查询码（手机号码）不正确，请核对后重试。"
             if phone_paused:
@@ -443,9 +443,9 @@ def respond(request, number, name):
         # that may close the case) needs the access code.
         messages.error(request, "用手机号码查询只能查看办理进度。评价、补充材料等请先输入查询码。")
         return redirect("portal:case", number=number)
-    address = guard.client_address(request)
-    lim = guard.limit("respond")
-    if guard.reached(lim, address):
+    address = ratelimit.client_address(request)
+    lim = ratelimit.limit("respond")
+    if ratelimit.reached(lim, address):
         messages.error(
             request, f"操作过于频繁：{lim.window_text}内最多提交 {lim.count} 次，请稍后再试。"
         )
@@ -486,7 +486,7 @@ def respond(request, number, name):
                 if k.startswith(f"{name}-")
             }
             files = []
-        guard.hit("respond", address)
+        ratelimit.hit("respond", address)
         services.respond(complaint, action, data=data, version=version, files=files)
     except Conflict:
         messages.error(request, "办理情况已更新，请查看最新进度后重新操作。")

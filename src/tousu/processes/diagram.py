@@ -211,13 +211,6 @@ def _place(points, text: str, boxes, *, badge: bool = False) -> Label | None:
     return None
 
 
-def _midpoint(points):
-    if len(points) > 2:
-        return points[len(points) // 2]
-    (x0, y0), (x1, y1) = points[0], points[-1]
-    return ((x0 + x1) / 2, (y0 + y1) / 2)
-
-
 def _clip(p, q, box):
     """The point where segment p→q leaves the node box centred at p (so arrows touch the border)."""
     (x0, y0), (x1, y1) = p, q

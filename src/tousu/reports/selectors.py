@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
@@ -60,9 +60,6 @@ class Filters:
             f"reports:dash:{self.period.key}:{self.department_ids}:{self.category_id}:"
             f"{self.process_ids}"
         )
-
-    def for_period(self, period: Period) -> Filters:
-        return replace(self, period=period)
 
 
 class NotAllowed(Exception):

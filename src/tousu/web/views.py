@@ -1,16 +1,13 @@
 """Staff workbench. Thin: selectors read, services and the engine write."""
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import FileResponse, JsonResponse
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Department, Organisation
@@ -19,7 +16,6 @@ from tousu.cases import engine, selectors, services
 from tousu.cases.attachments import REMOVED_MESSAGE, add_attachment, file_removed
 from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
-from tousu.cases.models import Counter
 from tousu.cases.privacy import CaseMask, mask_text, may_reveal
 from tousu.clocks import selectors as clock_selectors
 from tousu.clocks import services as clock_services
@@ -469,11 +465,3 @@ def _masked_duplicates(duplicates: list) -> list:
         Complaint.objects.select_related("process").filter(pk__in=[d.id for d in duplicates])
     )
     return [replace(d, title=masks[d.id].text(d.title)) if d.id in masks else d for d in duplicates]
-
-
-@csrf_exempt
-@require_POST
-def bench_floor(request):
-    """The benchmark's floor: the same server inserting one row and answering (TOUSU_BENCH_FLOOR=1 only)."""
-    Counter.objects.create(key=uuid.uuid4().hex, value=0)
-    return JsonResponse({"ok": True}, status=201)
