@@ -25,6 +25,6 @@ urlpatterns = [
 ]
 
 if getattr(settings, "TOUSU_BENCH_FLOOR", False):
-    from tousu.benchfloor import bench_floor
+    from tousu.benchfloor import bench_floor  # routed only for the benchmark
 
     urlpatterns.append(path("bench/floor", bench_floor))

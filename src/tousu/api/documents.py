@@ -5,6 +5,8 @@ from django.http import FileResponse
 from ninja import Router, Status
 
 from tousu.cases.errors import NotFound
+from tousu.cases.privacy import CaseMask
+from tousu.documents.services import copy_for
 
 from . import access
 from .params import Id
@@ -39,8 +41,6 @@ def _document(complaint_id: int, d, mask) -> dict:
     "/{complaint_id}/documents", response={200: list[DocumentOut], **READ}, summary="已出具的公文"
 )
 def list_documents(request, complaint_id: Id):
-    from tousu.cases.privacy import CaseMask
-
     complaint = access.complaint(request, complaint_id)
     mask = CaseMask.for_case(complaint)
     return Status(
@@ -57,7 +57,6 @@ def list_documents(request, complaint_id: Id):
 def download_document(request, complaint_id: Id, document_id: Id):
     """PDF 在第一次下载时按出具时固定的文本生成，之后不变。不能查看个人信息的角色得到脱敏的版本；
     其他角色下载原件，每次下载都记入该投诉的个人信息查看记录。"""
-    from tousu.documents.services import copy_for
 
     complaint = access.complaint(request, complaint_id)
     document = complaint.documents.filter(pk=document_id).first()

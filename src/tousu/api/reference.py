@@ -10,6 +10,9 @@ from ninja import Field, Query, Router, Schema, Status
 from tousu.accounts.models import ApiToken, Department, Role, User
 from tousu.cases.errors import NotFound
 from tousu.cases.models import Task
+from tousu.cases.privacy import mask_text
+from tousu.cases.selectors import masks_for
+from tousu.clocks.models import Notification
 from tousu.processes.models import Category
 
 from . import access
@@ -253,9 +256,6 @@ class NotificationFilters(Schema):
 )
 def list_notifications(request, filters: Query[NotificationFilters]):
     """时限预警、超时等提醒（与工作台的通知相同），新的在前。"""
-    from tousu.cases.privacy import mask_text
-    from tousu.cases.selectors import masks_for
-    from tousu.clocks.models import Notification
 
     qs = Notification.objects.filter(user_id=request.user.pk).select_related("complaint__process")
     if filters.unread:
@@ -287,8 +287,6 @@ def list_notifications(request, filters: Query[NotificationFilters]):
     summary="全部标为已读",
 )
 def mark_notifications_read(request):
-    from tousu.clocks.models import Notification
-
     n = Notification.objects.filter(user_id=request.user.pk, read_at__isnull=True).update(
         read_at=timezone.now()
     )

@@ -14,6 +14,9 @@ from tousu.accounts.models import Department, User
 from tousu.cases import selectors
 from tousu.cases.errors import Invalid
 from tousu.cases.models import Complaint
+from tousu.owners.selectors import filter_owner
+from tousu.processes.models import ProcessDefinition
+from tousu.supervision.selectors import filter_supervised
 
 DATE_RANGE = (date(2000, 1, 1), date(2100, 12, 31))
 
@@ -43,8 +46,6 @@ def filter_complaints(qs: QuerySet[Complaint], f, user: User) -> QuerySet[Compla
         received_from=f.received_from,
         received_to=f.received_to,
     )
-    from tousu.owners.selectors import filter_owner
-    from tousu.supervision.selectors import filter_supervised
 
     return filter_supervised(filter_owner(qs, user, f.owner or ""), f.supervision or "")
 
@@ -105,7 +106,6 @@ def cursor_page(
 
 def statistics(qs: QuerySet[Complaint]) -> dict:
     """A small summary of the cases the caller can see (the Analytics module adds the rest)."""
-    from tousu.processes.models import ProcessDefinition
 
     qs = qs.order_by()
     by_state = list(

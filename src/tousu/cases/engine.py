@@ -26,6 +26,7 @@ from tousu.accounts.roles import COMPLAINANT, DEPARTMENTAL_ROLES
 from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, FieldDef, ProcessDef
 from tousu.processes.models import Category
+from tousu.processes.validation import known_roles
 
 from .errors import Conflict, Forbidden, Invalid, NotPossible
 from .forms import form_class, json_value, type_errors
@@ -383,7 +384,6 @@ def _people_problem(f: FieldDef, usernames: list[str], complaint: Complaint) -> 
     }
     if missing := [n for n in distinct if n not in people]:
         return f"不存在或已停用的人员：{'、'.join(missing)}"
-    from tousu.processes.validation import known_roles
 
     names = known_roles(complaint.definition)
     wanted = set(f.roles)

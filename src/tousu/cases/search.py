@@ -28,6 +28,8 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 
+from tousu.processes.models import Category, _parse
+
 from .privacy import EMAIL, ID_NUMBER, LANDLINE, LOCAL, MOBILE
 
 TABLE = "cases_search"
@@ -69,8 +71,6 @@ def _definition(complaint):
     try:
         return complaint.definition
     except AttributeError:  # a historical model in a migration
-        from tousu.processes.models import _parse
-
         return _parse(complaint.process.source)
 
 
@@ -215,7 +215,6 @@ def filter_text(qs: QuerySet, text: str, *, personal: bool = False) -> QuerySet:
     """Cases where every word of `text` is in the case's text, its template fields or its parties,
     or in its category's name. Personal values count only with `personal` (cases/privacy.py:
     may_reveal): for the others they are masked, so they find nothing."""
-    from tousu.processes.models import Category
 
     words = query_words(text)
     if not words:

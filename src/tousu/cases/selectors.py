@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q, QuerySet
 
-from tousu.accounts.models import User
+from tousu.accounts.models import Department, Organisation, User
 from tousu.accounts.roles import DEPARTMENTAL_ROLES
+from tousu.processes.models import Category, ProcessDefinition
+from tousu.processes.selectors import active_process
 
 from .errors import Forbidden, NotFound
 from .models import Complaint, Task
@@ -100,8 +102,6 @@ def _display_value(field, value, names: dict[str, str]) -> str:
 
 def _names(complaint: Complaint, values) -> dict[str, str]:
     """Display names of the codes among `values`: departments, categories, users, channels."""
-    from tousu.accounts.models import Department, User
-    from tousu.processes.models import Category
 
     codes = {
         v
@@ -230,7 +230,6 @@ def path_taken(complaint: Complaint, events) -> tuple[frozenset[str], frozenset[
 def actionable(user: User) -> Q:
     """Cases where `user` has an action now (notes aside): per installed flow version, the states in
     which one of the user's roles may act, restricted to the department for departmental roles."""
-    from tousu.processes.models import ProcessDefinition
 
     from .engine import is_routine
 
@@ -331,8 +330,6 @@ def filter_complaints(
 
 def may_register(user) -> bool:
     """The user holds a role the installed flow lets register complaints."""
-    from tousu.accounts.models import Organisation
-    from tousu.processes.selectors import active_process
 
     process = active_process(Organisation.current().default_process)
     return bool(process and set(user.role_codes) & set(process.definition.registration.roles))

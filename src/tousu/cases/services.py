@@ -12,8 +12,10 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tousu.accounts.models import Organisation, User
+from tousu.accounts.models import Department, Organisation, User
+from tousu.accounts.roles import DEPARTMENTAL_ROLES, ROLES
 from tousu.db import fastinsert
+from tousu.processes import conditions
 from tousu.processes.models import Category, ProcessDefinition
 
 from . import search
@@ -198,8 +200,6 @@ def register_complaint(
 
 
 def _department_id(code: str) -> int | None:
-    from tousu.accounts.models import Department
-
     return Department.objects.filter(code=code).values_list("pk", flat=True).first()
 
 
@@ -211,11 +211,8 @@ def _registering_department(definition, user) -> int | None:
     allowed = set(definition.registration.roles)
     held = set(user.role_codes) & allowed
     if not held:
-        from tousu.accounts.roles import ROLES
-
         names = "、".join(ROLES.get(r, r) for r in definition.registration.roles)
         raise Forbidden(f"您的角色不能登记投诉；可以登记的角色：{names}")
-    from tousu.accounts.roles import DEPARTMENTAL_ROLES
 
     if held <= DEPARTMENTAL_ROLES:
         if not user.department_id:
@@ -226,7 +223,6 @@ def _registering_department(definition, user) -> int | None:
 
 def _required_when_errors(definition, channel, is_anonymous, sector) -> dict:
     """Registration fields required only in some cases (a written complaint's date …)."""
-    from tousu.processes import conditions
 
     fields = [f for f in definition.fields if f.required_when is not None]
     if not fields:

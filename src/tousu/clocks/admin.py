@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from tousu.cases.privacy import CaseMask, mask_text
+
 from . import services
 from .models import CalendarOverride, CalendarYear, Clock, Notification
 
@@ -41,7 +43,6 @@ class NotificationAdmin(admin.ModelAdmin):
     def shown_message(self, obj):
         # The administrator is no role that may see personal data: a message quoting a case (a
         # risk alert quotes its title) is masked like the case itself (cases/privacy.py).
-        from tousu.cases.privacy import CaseMask, mask_text
 
         if obj.complaint_id:
             return CaseMask.for_case(obj.complaint).text(obj.message)

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from tousu import workdays
 from tousu.accounts.models import User
+from tousu.cases.engine import CaseFacts
 from tousu.cases.errors import Forbidden, Invalid
 from tousu.cases.models import Complaint, Event
+from tousu.messaging.outbox import notify_staff, users_with_roles
 from tousu.processes import conditions
 from tousu.processes.definition import ClockDef
 
@@ -129,7 +131,6 @@ def starting_clocks(
 
 def initial_clocks(complaint: Complaint, at: datetime, facts=None) -> list[Clock]:
     """The clocks a new case starts with (unsaved: registration inserts them with the case)."""
-    from tousu.cases.engine import CaseFacts
 
     cal = calendar()
     facts = facts or CaseFacts(complaint)
@@ -237,8 +238,6 @@ def on_action(
             clock.save()
     new = []
     if facts is None:
-        from tousu.cases.engine import CaseFacts
-
         facts = CaseFacts(complaint)
     for starting in (name, "reopened") if reopens else (name,):
         for d, start, due in starting_clocks(
@@ -368,7 +367,6 @@ SUPERVISION_CLOCK = "supervision"  # 督办 (tousu.supervision): the leader and 
 def notify_roles(complaint: Complaint, roles, kind: str, message: str, *, key: str) -> None:
     """Tell the holders of these roles (departmental roles: of the case's department), once per
     `key`, through the outbox."""
-    from tousu.messaging.outbox import users_with_roles
 
     _notify(users_with_roles(roles, complaint.department_id), complaint, kind, message, key=key)
 
@@ -377,7 +375,6 @@ def _recipients(clock: Clock, roles) -> list[User]:
     """Who hears of a clock: the roles the definition names (departmental ones in the case's
     department), the case's owners, and for a 督办 the leader who placed it and the department's
     heads."""
-    from tousu.messaging.outbox import users_with_roles
 
     c = clock.complaint
     if clock.name == SUPERVISION_CLOCK:
@@ -399,7 +396,6 @@ def _recipients(clock: Clock, roles) -> list[User]:
 
 def _notify(users, complaint: Complaint, kind: str, message: str, key: str) -> None:
     """One message per person through the outbox (in-app, and e-mail or digest by preference)."""
-    from tousu.messaging.outbox import notify_staff
 
     notify_staff(users, kind=kind, text=message, complaint=complaint, key=key)
 
@@ -503,8 +499,6 @@ def _breach(clock: Clock, now: datetime, *, reason: str = "") -> None:
     clock_breached.send(sender=Clock, complaint=c, clock=clock, event=event)
     leaders: list[User] = []
     if "escalate" in actions:
-        from tousu.messaging.outbox import users_with_roles
-
         Event.objects.create(
             complaint=c,
             action="escalated",

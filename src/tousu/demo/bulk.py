@@ -50,6 +50,7 @@ from django.utils import timezone
 from tousu import workdays
 from tousu.accounts.models import Department, Organisation, User
 from tousu.accounts.roles import COMPLAINANT, DEPARTMENTAL_ROLES, ROLES
+from tousu.accounts.services import ensure_roles
 from tousu.cases import engine as rules_of_the_engine
 from tousu.cases.errors import Invalid
 from tousu.cases.models import (
@@ -64,9 +65,11 @@ from tousu.cases.models import (
 )
 from tousu.clocks import services as clock_rules
 from tousu.clocks.models import Clock
+from tousu.clocks.services import calendar
 from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, ClockDef, FieldDef, ProcessDef
 from tousu.processes.models import Category, ProcessDefinition
+from tousu.processes.services import install_template
 from tousu.reports import facts, rollup
 from tousu.reports.models import CaseFact, ClockFact
 from tousu.reports.rules import RESPONDENT_FIELDS, Rules, rules_for
@@ -351,7 +354,6 @@ class Staff:
 def _staff(flow: Flow) -> Staff:
     """The users who act on generated cases: the existing staff, plus one per missing role (and a
     handler and a head per department) created without a usable password."""
-    from tousu.accounts.services import ensure_roles
 
     ensure_roles({r.code: r.label for r in flow.definition.roles})
     users = list(User.objects.filter(is_active=True).prefetch_related("roles"))
@@ -1687,9 +1689,6 @@ def generate(
 
     from django.db import connections
 
-    from tousu.clocks.services import calendar
-    from tousu.processes.services import install_template
-
     began = time.perf_counter()
     end_at = _aware(end, timezone.now())
     start_at = _aware(start, end_at - timedelta(days=365))
@@ -1708,7 +1707,7 @@ def generate(
     search_module = None
     if search:
         try:
-            from tousu.cases import search as search_module
+            from tousu.cases import search as search_module  # None when the index is missing
 
             with connection.cursor() as cur:
                 if search_module.TABLE not in connection.introspection.table_names(cur):

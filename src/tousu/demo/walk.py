@@ -16,10 +16,14 @@ from tousu.cases import engine, services
 from tousu.cases.attachments import add_attachment
 from tousu.cases.errors import Invalid, NotPossible
 from tousu.cases.models import Complaint
+from tousu.owners.services import assign
 from tousu.processes import conditions
 from tousu.processes.definition import ActionDef, FieldDef
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.processes.services import install_template
+from tousu.supervision.services import chase, place
+from tousu.triage import services as triage
+from tousu.triage.models import TriageModel
 
 DEMO_TEXTS = [
     (
@@ -214,8 +218,6 @@ def flow_role_accounts(definition) -> list[tuple[str, list[str], str | None, str
 def _office_work(definition, rng: random.Random) -> None:
     """People own the demo's open cases, a leader supervises two (督办) and the office chases one
     (催办), so the to-do, the workload page and the 督办 filter show a working office."""
-    from tousu.owners.services import assign
-    from tousu.supervision.services import chase, place
 
     open_cases = list(
         Complaint.objects.exclude(state__in=definition.closed_states)
@@ -238,9 +240,6 @@ def _office_work(definition, rng: random.Random) -> None:
 def _train_triage(name: str) -> None:
     """Templates shipped with labelled samples start with a trained classifier, not only keywords."""
     from pathlib import Path
-
-    from tousu.triage import services as triage
-    from tousu.triage.models import TriageModel
 
     if (
         Path(triage.__file__).parent / "samples" / f"{name}.csv"

@@ -9,7 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from tousu.accounts.models import Department, User
 from tousu.processes.definition import FieldDef
+from tousu.processes.models import Category
 
 
 def chinese_date(value: dt.date | dt.datetime | str | None) -> str:
@@ -43,8 +45,6 @@ def chinese_datetime(value: dt.datetime | str | None) -> str:
 
 def names_for(process_name: str, values: Iterable[Any]) -> dict[str, str]:
     """Display names of the codes among `values` (categories, departments, users)."""
-    from tousu.accounts.models import Department, User
-    from tousu.processes.models import Category
 
     codes = {
         v

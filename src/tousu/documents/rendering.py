@@ -20,6 +20,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from tousu.accounts.models import Organisation
+from tousu.portal.models import PublicNotice  # the model only: portal's selectors import us
 from tousu.qr import qr_data_uri
 
 from .display import chinese_date, chinese_datetime, field_rows, names_for
@@ -179,9 +181,6 @@ def build_context(
     issued_at: datetime,
 ) -> dict[str, Any]:
     """Everything a template may print, as plain JSON-able data (kept with the document)."""
-    from tousu.accounts.models import Organisation
-    from tousu.portal.models import PublicNotice  # models only: the portal's selectors import us
-
     definition = complaint.definition
     event = event or _source_event(complaint, kind)
     action = definition.action(event.action) if event else None

@@ -15,7 +15,9 @@ from django.utils import timezone
 from tousu.accounts.models import Organisation, User
 from tousu.cases.errors import Invalid
 from tousu.cases.models import Complaint, Event
+from tousu.cases.privacy import CaseMask, may_reveal
 from tousu.cases.services import next_counter
+from tousu.ops.disclosures import record_document
 
 from .kinds import kind as kind_of
 from .models import Document, DocumentFile, DocumentTemplate
@@ -182,12 +184,10 @@ def copy_for(document: Document, user, *, via: str, actor_name: str = "") -> Rea
     """One masking rule for documents too (cases/privacy.py): roles that may see personal data get
     the issued PDF and the download is recorded on the case as a disclosure; every other role gets
     the document's fixed text printed with the personal data masked."""
-    from tousu.cases.privacy import CaseMask, may_reveal
 
     complaint = document.complaint
     if may_reveal(user):
         record = ensure_pdf(document)
-        from tousu.ops.disclosures import record_document
 
         record_document(complaint, user, document, via=via, actor_name=actor_name)
         return ReaderCopy(None, record, masked=False)

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
 
+from tousu.portal.selectors import normalise_phone, portal_url
+
 from .kinds import MAIL, SMS
 from .models import OptOut
 
@@ -18,8 +20,6 @@ _SALT = "tousu.messaging.optout"
 def normalise(channel: str, address: str) -> str:
     address = (address or "").strip()
     if channel == SMS:
-        from tousu.portal.selectors import normalise_phone
-
         digits = normalise_phone(address)
         # Only mobile numbers take SMS: 11 digits starting with 1 (a landline gets none).
         return digits if len(digits) == 11 and digits.startswith("1") and digits.isdigit() else ""
@@ -106,8 +106,6 @@ def read_token(value: str) -> tuple[str, str] | None:
 
 def unsubscribe_text(channel: str, address: str) -> str:
     if channel == MAIL:
-        from tousu.portal.selectors import portal_url
-
         url = f"{portal_url().rstrip('/')}/messages/optout/{token(channel, address)}/"
         return f"不想再收到关于投诉办理的邮件？请打开此链接退订：{url}"
     return "不想再收到短信的，可在查询页面退订。"

@@ -21,8 +21,10 @@ from django.db import connection
 from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
+from tousu.accounts.roles import DEPARTMENTAL_ROLES
 from tousu.cases.models import Complaint, Party
 from tousu.clocks.models import Notification
+from tousu.portal.selectors import organisation_name, portal_url, track_url
 
 from . import kinds, optout, texts
 from .models import Message, MessageTemplate, Preference
@@ -50,8 +52,6 @@ def deliveries(users: Iterable[User], kind: str) -> dict[int, str]:
 
 
 def staff_url(complaint: Complaint | None) -> str:
-    from tousu.portal.selectors import portal_url
-
     base = portal_url().rstrip("/")
     return f"{base}/staff/cases/{complaint.pk}/" if complaint else f"{base}/staff/"
 
@@ -129,8 +129,6 @@ def _insert(messages: list[Message]) -> None:
 def users_with_roles(roles: Iterable[str], department_id: int | None = None) -> list[User]:
     """Active users holding any of `roles`; departmental roles only in `department_id`."""
     from django.db.models import Q
-
-    from tousu.accounts.roles import DEPARTMENTAL_ROLES
 
     roles = set(roles)
     general, departmental = roles - DEPARTMENTAL_ROLES, roles & DEPARTMENTAL_ROLES
@@ -245,6 +243,5 @@ def queue_complainant(
 def _portal() -> tuple[str, str]:
     """The organisation's public name and the portal's tracking page (read on every registration;
     an administrator's change shows within seconds)."""
-    from tousu.portal.selectors import organisation_name, track_url
 
     return organisation_name(), track_url()

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from django.db.models import F
 
+from tousu.accounts.models import User
 from tousu.accounts.roles import COMPLAINANT
 from tousu.cases.models import Event, Task
 from tousu.documents.display import chinese_date, chinese_datetime, field_rows, names_for
@@ -148,8 +149,6 @@ def _said(complaint, action, event) -> str:
 
 
 def _owners(complaint) -> list:
-    from tousu.accounts.models import User
-
     ids = set(
         complaint.tasks.filter(state=Task.OPEN, owner__isnull=False).values_list(
             "owner_id", flat=True

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tousu.accounts.models import User
+from tousu.cases.models import Event
 
 from . import kinds, optout
 from .delivery import deliver_due
@@ -110,7 +111,6 @@ def set_complainant_optout(
     """Opt every complainant address of the case out (or back in); recorded on the case. `by_user`
     is the staff member, or a name (the complainant on the portal). Returns how many addresses
     changed."""
-    from tousu.cases.models import Event
 
     changed = 0
     staff = by_user if isinstance(by_user, User) else None

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from tousu.accounts.roles import PERSONAL_DATA_ROLES
 from tousu.cases.models import Complaint
 from tousu.owners.views import _case, _error
+from tousu.portal.selectors import public_contacts
 from tousu.web.redirects import local_next
 
 from . import kinds, optout, selectors, services
@@ -60,8 +61,6 @@ def case_optout(request, pk):
 
 
 def _portal_context(request) -> dict:
-    from tousu.portal.selectors import public_contacts
-
     return {"contacts": public_contacts()}
 
 

@@ -29,6 +29,15 @@ from django.utils import timezone
 
 from tousu.cases import search
 from tousu.cases.models import Attachment, Complaint, Event, IdempotencyRecord, Party
+from tousu.clocks.models import Notification
+from tousu.documents.models import Document, DocumentFile
+from tousu.documents.services import discard_masked_copies
+from tousu.messaging.services import redact_for_retention
+from tousu.portal.models import SubmissionToken
+from tousu.reports import facts, rollup
+from tousu.reports.models import CaseFact
+from tousu.triage.models import CaseLink
+from tousu.webhooks.models import Delivery
 
 from . import scrub
 from .selectors import ANONYMISED, Due, retention_due
@@ -225,7 +234,6 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
 
         # Issued documents: their text; their PDFs are deleted and print again from the redacted
         # text when someone downloads one.
-        from tousu.documents.models import Document, DocumentFile
 
         pdfs = []
         documents = list(Document.objects.filter(complaint_id=complaint_id))
@@ -282,7 +290,6 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
         # files, which the next run clears (deleting a missing file is a no-op).
         for f in files + pdfs:
             f.storage.delete(f.name)
-        from tousu.documents.services import discard_masked_copies
 
         discard_masked_copies([d.pk for d in documents])
     return {"files_deleted": len(files), "events_redacted": redacted}
@@ -291,7 +298,6 @@ def anonymise_case(complaint_id: int, *, retention_days: int) -> dict | None:
 def _anonymise_respondent_fact(complaint_id: int, people: set[str]) -> None:
     """The statistics name who was complained about: a person's name becomes the anonymised mark,
     in the case's fact and in the monthly roll-ups (their difference applied), every count kept."""
-    from tousu.reports import facts, rollup
 
     with connection.cursor() as cursor:
         cursor.execute(facts._sql()["old_fact"], [complaint_id])
@@ -302,7 +308,6 @@ def _anonymise_respondent_fact(complaint_id: int, people: set[str]) -> None:
         if old.get("respondent") not in people:
             return
         new = {**old, "respondent": scrub.ANONYMISED}
-        from tousu.reports.models import CaseFact
 
         CaseFact.objects.filter(complaint_id=complaint_id).update(respondent=scrub.ANONYMISED)
         rollup.apply(cursor, rollup.difference(rollup.case_rows(old), rollup.case_rows(new)))
@@ -310,17 +315,11 @@ def _anonymise_respondent_fact(complaint_id: int, people: set[str]) -> None:
 
 def _other_rows(complaint: Complaint, s: scrub.Scrubber) -> None:
     """Copies of the case's text elsewhere, and the portal's and API's replay data."""
-    from tousu.clocks.models import Notification
-    from tousu.portal.models import SubmissionToken
-    from tousu.reports.models import CaseFact
-    from tousu.triage.models import CaseLink
-    from tousu.webhooks.models import Delivery
 
     pk = complaint.pk
     for n in Notification.objects.filter(complaint_id=pk):
         if (text := s.text(n.message)) != n.message:
             Notification.objects.filter(pk=n.pk).update(message=text)
-    from tousu.messaging.services import redact_for_retention
 
     redact_for_retention(pk, s.text)  # the outbox: the complainant's addresses, texts that quote
     for link in CaseLink.objects.filter(models.Q(source_id=pk) | models.Q(target_id=pk)):

@@ -10,6 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tousu.cases.models import Complaint, Event, Party
+from tousu.cases.privacy import mask_name
+from tousu.ops.models import ExportedCase
+from tousu.portal.selectors import normalise_phone, public_case
 from tousu.processes.models import ProcessDefinition
 
 ANONYMISED = "personal_data_anonymised"
@@ -85,7 +88,6 @@ class Disclosure:
 
 def _subjects(complaint_ids) -> dict[int, str]:
     """The complainant of each case, masked: who the disclosed data is about."""
-    from tousu.cases.privacy import mask_name
 
     out: dict[int, str] = {}
     for cid, kind, name in (
@@ -108,7 +110,6 @@ def disclosures(
     """Every time personal data was shown unmasked or carried out (reveals, documents printed with
     it, a complainant's data export, every case of a bulk export), oldest first; `since` and
     `until` are local days, both included."""
-    from tousu.ops.models import ExportedCase
 
     events = Event.objects.filter(action__in=DISCLOSURES).select_related("actor", "complaint")
     exported = ExportedCase.objects.select_related("export__user", "complaint")
@@ -167,8 +168,6 @@ def disclosures(
 
 
 def _digits(text: str) -> str:
-    from tousu.portal.selectors import normalise_phone
-
     return normalise_phone(text)
 
 
@@ -225,7 +224,6 @@ def party_record(p: Party) -> dict:
 def complaint_record(complaint: Complaint, parties: list[Party]) -> dict:
     """One case as its complainant may have it: what they submitted, their party record, the events
     and documents the portal shows them, the files visible to them."""
-    from tousu.portal.selectors import public_case
 
     definition = complaint.definition
     public = public_case(complaint)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from tousu.accounts.models import Department, User
 from tousu.cases.models import Complaint, Task
 from tousu.clocks.models import Clock
+from tousu.supervision.models import Supervision
 
 from .services import assignable_users
 
@@ -115,7 +116,6 @@ def workload(department: Department, now: datetime | None = None) -> list[Load]:
     """Per person of the department (handlers and heads), then "not assigned": the open cases they
     hold, how many are due soon (past a running clock's warning time) and overdue (a running clock
     past due), and how many are under 督办."""
-    from tousu.supervision.models import Supervision
 
     now = now or timezone.now()
     people = list(assignable_users(department.pk))

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from tousu.accounts.models import Organisation
+
 DEFAULT_PRIVACY_NOTICE = (
     "我们收集您填写的姓名、联系电话、地址和投诉内容，仅用于受理、调查和答复您的投诉，"
     "以及依法进行的统计分析。您的个人信息只向办理本投诉的工作人员显示，"
@@ -67,8 +69,6 @@ class PublicNotice(models.Model):
         return cls.objects.order_by("pk").first() or cls()
 
     def organisation_name(self) -> str:
-        from tousu.accounts.models import Organisation
-
         return self.display_name or Organisation.current().name
 
     def contacts(self) -> dict[str, str]:

@@ -16,6 +16,8 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from tousu.accounts.security import client_address as address
+
 from .models import Hit
 
 
@@ -56,7 +58,6 @@ def limit(name: str) -> Limit:
 
 def client_address(request) -> str:
     """The client's address: the same rule as the staff login's (TOUSU_TRUSTED_PROXIES)."""
-    from tousu.accounts.security import client_address as address
 
     return address(request)
 

@@ -12,6 +12,7 @@ from tousu.cases.engine import Complainant, possible_actions
 from tousu.cases.models import Attachment, Complaint
 from tousu.clocks.models import Clock
 from tousu.documents.display import chinese_date, chinese_datetime, field_rows, names_for
+from tousu.documents.selectors import public_documents
 from tousu.qr import qr_data_uri
 
 from .models import PublicNotice
@@ -130,7 +131,6 @@ def public_case(complaint: Complaint) -> dict:
     actions = [a for a in possible_actions(complaint, Complainant()) if COMPLAINANT in a.roles]
     names_now = {a.name for a in actions}
     rating = rating_actions(actions)
-    from tousu.documents.selectors import public_documents
 
     closed = complaint.state in definition.closed_states
     can_provide = MATERIAL_ACTION in names_now

@@ -31,7 +31,11 @@ from tousu.cases.errors import CaseError, Conflict, Invalid
 from tousu.cases.forms import form_class
 from tousu.cases.models import Attachment, Complaint
 from tousu.db import storage
+from tousu.documents.rendering import render_pdf
+from tousu.documents.selectors import public_documents
+from tousu.documents.services import ensure_pdf
 from tousu.processes.selectors import active_process
+from tousu.qr import qr_data_uri
 
 from . import ratelimit, selectors, services
 from .forms import RatingForm, SubmitForm, TrackForm
@@ -544,9 +548,6 @@ def attachment(request, number, pk):
 
 
 def document(request, number, pk):
-    from tousu.documents.selectors import public_documents
-    from tousu.documents.services import ensure_pdf
-
     complaint = _case(request, number)
     if complaint is None:
         raise Http404("请先查询")
@@ -566,8 +567,6 @@ def document(request, number, pk):
 
 
 def notice(request):
-    from tousu.qr import qr_data_uri
-
     url = selectors.portal_url()  # configured, never the request's Host header
     return render(
         request,
@@ -579,7 +578,6 @@ def notice(request):
 def poster(request):
     """The printable poster: contacts, hours, place, the supervising authority, a QR code to the
     portal. Printed once per content and kept, so the public URL costs no rendering per request."""
-    from tousu.documents.rendering import render_pdf
 
     # The QR code points to the configured public address, never to the request's Host header:
     # one file, not one per host name and port a visitor makes up.

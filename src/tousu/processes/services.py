@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from tousu.accounts.models import Department
+from tousu.accounts.services import ensure_roles
 
 from .catalog import template_names, template_path  # noqa: F401  (re-exported)
 from .models import Category, ProcessDefinition
@@ -33,8 +34,6 @@ def install_definition(source: str, file: str = "<definition>") -> ProcessDefini
     )
     active_process.cache_clear()
     if definition.roles:
-        from tousu.accounts.services import ensure_roles
-
         ensure_roles({r.code: r.label for r in definition.roles})
     departments = {}
     for dep in definition.departments:  # parents are declared before children

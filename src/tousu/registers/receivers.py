@@ -6,6 +6,9 @@ from functools import cache
 
 from django.utils import timezone
 
+from tousu.clocks.models import Clock
+from tousu.clocks.services import refresh_next_due
+
 
 @cache
 def deadline_clock_names() -> frozenset[str]:
@@ -20,8 +23,6 @@ def action_applied(sender, complaint, action, event, **kwargs) -> None:
     clock, so its definition cannot stop it."""
     if action.to is None or action.to not in complaint.definition.closed_states:
         return
-    from tousu.clocks.models import Clock
-    from tousu.clocks.services import refresh_next_due
 
     running = Clock.objects.filter(
         complaint=complaint,

@@ -24,7 +24,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from tousu.accounts.models import Department, User
+from tousu.cases.errors import CaseError
 from tousu.processes.models import Category, ProcessDefinition
+from tousu.triage import services as triage
+from tousu.triage.selectors import duplicates_of
 
 from . import reading, writing
 from .mapping import (
@@ -486,9 +489,6 @@ def _write(ctx, analysis: Analysis, history, live, good, progress):
 def link_duplicates(ctx: writing.Context, made) -> tuple[list[Issue], int]:
     """Link each new live case to the earlier case it repeats: the one its row names (关联工单编号),
     else an earlier case from the same complainant with near-identical text (triage's rule)."""
-    from tousu.cases.errors import CaseError
-    from tousu.triage import services as triage
-    from tousu.triage.selectors import duplicates_of
 
     issues, linked = [], 0
     for plan, complaint in made:

@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from tousu.accounts.models import Department
+from tousu.processes.models import Category
 from tousu.processes.selectors import active_processes
 from tousu.reports.periods import PeriodError, month_of, parse
 
@@ -146,9 +148,6 @@ def _unknown_values(batch: ImportBatch) -> list[dict]:
 
 
 def _choices_for(process, target: str) -> list[tuple[str, str]]:
-    from tousu.accounts.models import Department
-    from tousu.processes.models import Category
-
     if target == "category":
         return list(
             Category.objects.filter(process_name=process.name, is_active=True).values_list(

@@ -36,8 +36,12 @@ from tousu.cases.models import (
     new_access_code,
 )
 from tousu.cases.signals import complaint_registered
+from tousu.clocks.models import Clock
+from tousu.clocks.services import initial_clocks, refresh_next_due, start_clock
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.reports import facts
+from tousu.triage.models import TextPrint
+from tousu.triage.services import record_print
 
 from .models import ImportBatch, ImportedRow
 from .plan import RowPlan
@@ -243,7 +247,6 @@ def _fact_rows(parties: list[Party]) -> list[tuple]:
 
 def insert_history(ctx: Context, plans: Sequence[RowPlan]) -> list[Complaint]:
     """Closed cases, in one transaction for the whole chunk."""
-    from tousu.triage.services import record_print
 
     with transaction.atomic():
         numbers = _numbers(ctx, plans)
@@ -298,7 +301,6 @@ def _state_clocks(ctx: Context, complaint: Complaint) -> list:
 
 def insert_live(ctx: Context, plan: RowPlan, clock_spec: dict | None) -> Complaint:
     """One open case, written like a registration."""
-    from tousu.clocks.services import initial_clocks, start_clock
 
     with transaction.atomic():
         complaint = _complaint(ctx, plan, _numbers(ctx, [plan])[0])
@@ -315,7 +317,6 @@ def insert_live(ctx: Context, plan: RowPlan, clock_spec: dict | None) -> Complai
         event.save()
         for k in clocks:
             k.complaint = complaint
-        from tousu.clocks.models import Clock
 
         Clock.objects.bulk_create(clocks)
         if not initial:
@@ -364,8 +365,6 @@ def insert_live(ctx: Context, plan: RowPlan, clock_spec: dict | None) -> Complai
 
 def _stop_clocks(complaint: Complaint, at: datetime) -> None:
     """A row corrected to say the case was concluded: its clocks stop then."""
-    from tousu.clocks.models import Clock
-    from tousu.clocks.services import refresh_next_due
 
     for clock in Clock.objects.filter(complaint=complaint).exclude(state=Clock.STOPPED):
         clock.state, clock.stopped_at = Clock.STOPPED, at
@@ -487,9 +486,6 @@ def correct(ctx: Context, plan: RowPlan, row: ImportedRow) -> str:
                 ]
             )
         if "content" in diff:  # triage compares new complaints with the corrected text
-            from tousu.triage.models import TextPrint
-            from tousu.triage.services import record_print
-
             TextPrint.objects.filter(complaint_id=complaint.pk).delete()
             record_print(complaint)
         facts.refresh(complaint)

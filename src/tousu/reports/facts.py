@@ -17,6 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 
+from tousu.cases.models import Complaint, Event, Party
+from tousu.cases.signals import action_applied, complaint_registered
+from tousu.clocks.models import Clock
+from tousu.clocks.services import calendar
+from tousu.clocks.signals import clock_breached
+from tousu.processes.models import ProcessDefinition
 from tousu.workdays import SHANGHAI
 
 from . import rollup
@@ -176,9 +182,6 @@ _SQL: dict[str, dict[str, str]] = {}
 def _sql() -> dict[str, str]:
     sql = _SQL.get(connection.vendor)
     if sql is None:
-        from tousu.cases.models import Event, Party
-        from tousu.clocks.models import Clock
-
         qn = connection.ops.quote_name
         fact, clock = qn(CaseFact._meta.db_table), qn(ClockFact._meta.db_table)
         sets = ", ".join(f"{qn(c)} = %s" for c in FACT_COLUMNS[1:] if c != "repeat")
@@ -227,8 +230,6 @@ def _rules(complaint) -> Rules:
     # query per action. Rules are cached per (version id, checksum).
     process = complaint._state.fields_cache.get("process")
     if process is None:
-        from tousu.processes.models import ProcessDefinition
-
         process = ProcessDefinition.objects.get(pk=complaint.process_id)
     return rules_for(process)
 
@@ -257,7 +258,6 @@ def _old_clocks(cursor, pk: int) -> list[dict]:
 def refresh(complaint, *, events=None, parties=None, clocks=None, new: bool = False) -> None:
     """Recompute one case's facts from its rows; the case object carries its current state. The
     monthly rollups get the difference between the case's old and new contribution."""
-    from tousu.clocks.services import calendar
 
     pk = complaint.pk
     sql = _sql()
@@ -373,10 +373,6 @@ def on_clock_breached(sender, clock, **kwargs) -> None:
 def connect() -> None:
     from django.db.models.signals import post_save
 
-    from tousu.cases.signals import action_applied, complaint_registered
-    from tousu.clocks.models import Clock
-    from tousu.clocks.signals import clock_breached
-
     complaint_registered.connect(on_registered, dispatch_uid="reports.facts.registered")
     action_applied.connect(on_action, dispatch_uid="reports.facts.action")
     post_save.connect(on_clock_saved, sender=Clock, dispatch_uid="reports.facts.clock")
@@ -388,10 +384,6 @@ def connect() -> None:
 
 def rebuild(*, batch: int = 2000, progress=None) -> int:
     """Recompute every fact from the cases tables (after an upgrade, or to check the receivers)."""
-    from tousu.cases.models import Complaint, Event, Party
-    from tousu.clocks.models import Clock
-    from tousu.clocks.services import calendar
-    from tousu.processes.models import ProcessDefinition
 
     cal = calendar()
     processes = {p.pk: p for p in ProcessDefinition.objects.all()}

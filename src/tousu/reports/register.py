@@ -22,8 +22,8 @@ from datetime import date, datetime
 from django.conf import settings
 from django.utils import timezone
 
-from tousu.accounts.models import Organisation
-from tousu.cases.models import FLAG_LABELS
+from tousu.accounts.models import Department, Organisation
+from tousu.cases.models import FLAG_LABELS, Complaint, Event, Party
 from tousu.cases.privacy import (
     CaseMask,
     field_values,
@@ -34,6 +34,7 @@ from tousu.cases.privacy import (
     personal_fields,
 )
 from tousu.processes.definition import FieldDef, ProcessDef
+from tousu.processes.models import Category, ProcessDefinition
 
 from . import selectors
 from .models import SATISFACTION_LABELS, CaseFact, ClockFact
@@ -194,8 +195,6 @@ def outcomes(definitions: dict[int, ProcessDef], rows: Iterable[tuple]) -> dict[
 
 
 def event_rows(ids: list[int]) -> Iterator[tuple]:
-    from tousu.cases.models import Event
-
     return (
         Event.objects.filter(complaint_id__in=ids)
         .order_by("complaint_id", "created_at", "id")
@@ -256,9 +255,6 @@ def _field_value(f: FieldDef, value, reveal: bool, names: dict[str, str]):
 
 def sheet_rows(user, ids: list[int], cols: list[Col], definition: ProcessDef) -> Iterator[list]:
     """The register's rows for one template's cases, masked and neutralised."""
-    from tousu.accounts.models import Department
-    from tousu.cases.models import Complaint, Party
-    from tousu.processes.models import Category
 
     from .services import may_see_personal_data, neutralise, scrub
 
@@ -411,7 +407,6 @@ def sheet_title(label: str, taken: set[str]) -> str:
 
 def group_by_template(ids: list[int]) -> list[tuple[str, list[int]]]:
     """[(template name, ids in export order)], templates in the order their first case appears."""
-    from tousu.cases.models import Complaint
 
     names = {pk: p.name for pk, p in selectors.Labels.load().processes.items()}
     process_of: dict[int, int] = {}
@@ -448,8 +443,6 @@ def workbook(user, ids: list[int], f=None):
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.properties import PageSetupProperties
-
-    from tousu.processes.models import ProcessDefinition
 
     from .services import may_see_personal_data
 
@@ -535,8 +528,6 @@ def workbook(user, ids: list[int], f=None):
 
 
 def _has_imports(ids: list[int]) -> bool:
-    from tousu.cases.models import Event
-
     for i in range(0, len(ids), CHUNK * 5):
         if Event.objects.filter(
             complaint_id__in=ids[i : i + CHUNK * 5], action=IMPORTED_ACTION

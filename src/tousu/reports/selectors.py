@@ -24,7 +24,12 @@ from django.db import connection
 from django.utils import timezone
 
 from tousu.accounts.models import Department
+from tousu.cases.models import Party
+from tousu.cases.privacy import mask_name
+from tousu.clocks.services import calendar
+from tousu.owners.selectors import people_figures
 from tousu.processes.models import Category, ProcessDefinition
+from tousu.supervision.selectors import figures
 
 from . import rollup
 from .facts import day_int, int_day
@@ -502,8 +507,6 @@ def _bucketed(hist: dict[int, int], buckets) -> list[tuple[str, int]]:
 def _respondent_label(respondents: dict):
     """A person complained about (a doctor, a courier) is shown masked like any personal data
     (cases/privacy.py); an organisation or a department by its name."""
-    from tousu.cases.models import Party
-    from tousu.cases.privacy import mask_name
 
     people = set(
         Party.objects.filter(role="respondent", kind="person", name__in=list(respondents)[:1000])
@@ -862,7 +865,6 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     # Backlog: open at the end of the period, or now for a running period.
     backlog_hist: dict = defaultdict(int)
     backlog_by_dep: dict = defaultdict(int)
-    from tousu.clocks.services import calendar
 
     cal = calendar()
     for day, dep, n in read["backlog"]:
@@ -985,14 +987,10 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
 
 
 def _supervision_figures(f: Filters, now: datetime) -> dict:
-    from tousu.supervision.selectors import figures
-
     return figures(f, now)
 
 
 def _people_figures(f: Filters, now: datetime) -> list[dict]:
-    from tousu.owners.selectors import people_figures
-
     return people_figures(f, now)
 
 

@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
-from tousu.cases.models import FLAG_LABELS
+from tousu.cases.models import FLAG_LABELS, Complaint, Party
 from tousu.cases.privacy import (
     CaseMask,
     field_values,
@@ -30,6 +30,8 @@ from tousu.cases.privacy import (
     may_reveal,
     personal_fields,
 )
+from tousu.cases.selectors import visible_complaints
+from tousu.ops.disclosures import record_bulk_export
 from tousu.workdays import SHANGHAI
 
 from . import charts, selectors
@@ -469,8 +471,6 @@ def scrub(text: str) -> str:
 
 
 def export_queryset(user, f: selectors.Filters):
-    from tousu.cases.selectors import visible_complaints
-
     start = datetime.combine(f.period.start, dtime.min, SHANGHAI)
     end = datetime.combine(f.period.end, dtime.min, SHANGHAI)
     qs = visible_complaints(user).filter(received_at__gte=start, received_at__lt=end)
@@ -517,15 +517,12 @@ def start_export(user, f: selectors.Filters, fmt: str, *, via: str = "web"):
         via=via,
     )
     if entry.personal_data:  # each case's disclosure log names this export
-        from tousu.ops.disclosures import record_bulk_export
-
         record_bulk_export(entry, ids)
     return entry, ids
 
 
 def export_rows(user, ids: list[int], *, chunk: int = 2000) -> Iterator[list]:
     """The export's rows, masked unless the user may see personal data, neutralised."""
-    from tousu.cases.models import Complaint, Party
 
     reveal = may_see_personal_data(user)
     labels = selectors.Labels.load()

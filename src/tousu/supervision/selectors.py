@@ -8,7 +8,9 @@ from datetime import datetime, time
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from tousu.cases.engine import is_routine
 from tousu.cases.models import Complaint
+from tousu.processes.models import ProcessDefinition
 
 from .models import Supervision
 
@@ -97,7 +99,6 @@ def figures(f, now: datetime | None = None) -> dict:
 def decision_states(definition) -> frozenset[str]:
     """States in which a case waits for a leader's decision: a leader may move it on from there by
     an action that is not routine. A leader's optional record (no change of state) is no decision."""
-    from tousu.cases.engine import is_routine
 
     return frozenset(
         s
@@ -110,7 +111,6 @@ def decision_states(definition) -> frozenset[str]:
 
 def awaiting_leader() -> Q:
     """Cases (of every installed flow version) in a state that waits for a leader's decision."""
-    from tousu.processes.models import ProcessDefinition
 
     condition = Q(pk__in=[])
     for process in ProcessDefinition.objects.all():

@@ -14,6 +14,8 @@ from pydantic import Field
 from tousu.api import access
 from tousu.api.schemas import Code, Text
 from tousu.cases.errors import Forbidden, Invalid
+from tousu.cases.models import Complaint
+from tousu.cases.selectors import masks_for
 from tousu.processes.selectors import active_process
 
 from . import selectors, services
@@ -126,9 +128,6 @@ def _duplicate(d) -> dict:
 def _masked(duplicates: list) -> list:
     """Other cases' titles, masked like every list (cases/privacy.py)."""
     from dataclasses import replace
-
-    from tousu.cases.models import Complaint
-    from tousu.cases.selectors import masks_for
 
     cases = Complaint.objects.select_related("process").filter(pk__in=[d.id for d in duplicates])
     masks = masks_for(cases)

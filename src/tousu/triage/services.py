@@ -23,8 +23,12 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from tousu.accounts.models import User
+from tousu.accounts.roles import ROLES
 from tousu.cases.errors import Conflict, Forbidden, Invalid, NotFound
 from tousu.cases.models import Complaint, Event
+from tousu.cases.privacy import CaseMask
+from tousu.clocks.models import Clock, Notification
+from tousu.reports.facts import refresh as refresh_facts
 
 from . import fingerprint, selectors
 from .models import CaseLink, Choice, TextPrint, TriageModel
@@ -265,7 +269,6 @@ def raise_flags(complaint: Complaint, flags: list[RiskFlag], *, notify: bool = T
     )
     if not notify:
         return
-    from tousu.cases.privacy import CaseMask
 
     # The alert leaves by e-mail: the title's personal data masked (cases/privacy.py).
     title = CaseMask.for_case(complaint, events=[]).text(complaint.title[:30])
@@ -276,8 +279,6 @@ def raise_flags(complaint: Complaint, flags: list[RiskFlag], *, notify: bool = T
 
 
 def notify_leaders(complaint: Complaint, message: str) -> int:
-    from tousu.clocks.models import Notification
-
     from .tasks import send_risk_alert_emails
 
     users = list(User.objects.filter(is_active=True, roles__code__in=ALERT_ROLES).distinct())
@@ -342,8 +343,6 @@ def reindex(process_name: str | None = None, *, batch: int = 2000) -> int:
 
 def _check_role(user, roles, what: str) -> None:
     if not isinstance(user, User) or not user.has_role(*roles):
-        from tousu.accounts.roles import ROLES
-
         allowed = "、".join(ROLES.get(r, r) for r in roles)
         raise Forbidden(f"只有{allowed}可以{what}")
 
@@ -452,8 +451,6 @@ def merge(
     except IntegrityError:
         raise Conflict(f"投诉 {dup.tracking_number} 已被合并") from None
 
-    from tousu.clocks.models import Clock
-
     now = timezone.now()
     running = list(
         Clock.objects.filter(complaint=dup)
@@ -486,7 +483,6 @@ def merge(
     )
     # The clocks were stopped by a bulk update (no signal): the duplicate's statistics facts and
     # their monthly rollups are recomputed here, in this transaction.
-    from tousu.reports.facts import refresh as refresh_facts
 
     refresh_facts(dup)
     # The primary carries the more serious of the two, so leadership sees it there.

@@ -16,6 +16,7 @@ from tousu.cases import engine, selectors, services
 from tousu.cases.attachments import REMOVED_MESSAGE, add_attachment, file_removed
 from tousu.cases.errors import CaseError, Forbidden, NotFound
 from tousu.cases.forms import form_class
+from tousu.cases.models import Complaint
 from tousu.cases.privacy import CaseMask, mask_text, may_reveal
 from tousu.clocks import selectors as clock_selectors
 from tousu.clocks import services as clock_services
@@ -458,8 +459,6 @@ def register_suggest(request):
 def _masked_duplicates(duplicates: list) -> list:
     """Earlier cases' titles, masked like every list (cases/privacy.py)."""
     from dataclasses import replace
-
-    from tousu.cases.models import Complaint
 
     masks = selectors.masks_for(
         Complaint.objects.select_related("process").filter(pk__in=[d.id for d in duplicates])

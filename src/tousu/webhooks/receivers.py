@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 
 from tousu.cases.models import Complaint, Event
+from tousu.cases.signals import action_applied, complaint_registered
+from tousu.clocks.models import Clock
 
 from . import services
 from .models import Subscription
@@ -49,8 +51,6 @@ def event_data(e: Event) -> dict:
 
 
 def clock_data(event: Event) -> dict | None:
-    from tousu.clocks.models import Clock
-
     clock = (
         Clock.objects.filter(complaint_id=event.complaint_id, name=event.payload.get("clock"))
         .order_by("-id")
@@ -115,8 +115,6 @@ def on_subscription_changed(sender, **kwargs) -> None:
 
 
 def connect() -> None:
-    from tousu.cases.signals import action_applied, complaint_registered
-
     complaint_registered.connect(on_complaint_registered, dispatch_uid="webhooks.created")
     action_applied.connect(on_action_applied, dispatch_uid="webhooks.action_applied")
     post_save.connect(on_event_saved, sender=Event, dispatch_uid="webhooks.clock_events")

@@ -4,6 +4,7 @@ opt-out switch."""
 from django import template
 
 from tousu.accounts.roles import PERSONAL_DATA_ROLES
+from tousu.cases.models import Complaint
 
 from .. import selectors
 
@@ -28,7 +29,6 @@ def complainant_messages(context, complaint):
 @register.inclusion_tag("messaging/_portal_messages.html", takes_context=True)
 def portal_messages(context, tracking_number):
     """On the complainant's portal page: what we sent them, and the way to stop it."""
-    from tousu.cases.models import Complaint
 
     complaint = Complaint.objects.filter(tracking_number=tracking_number).first()
     if complaint is None:
