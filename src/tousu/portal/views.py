@@ -166,33 +166,41 @@ def submit(request):
             {**_base_context(request), "title": "网上投诉暂未开放", "message": "请拨打投诉电话。"},
             status=503,
         )
-    definition = process.definition
     address = ratelimit.client_address(request)
-
-    def again(data, error, status=400, bound=True):
-        form = (
-            SubmitForm(definition, process.name, data)
-            if bound
-            else SubmitForm(definition, process.name, initial=data)
-        )
-        return _render_submit(request, process, form, error=error, status=status)
-
     if request.method != "POST":
-        signed, token = ratelimit.new_form()
-        initial = {"token": signed}
-        if _suspicious(address):
-            initial["challenge"] = ratelimit.new_challenge(
-                token
-            )  # bound to the token, not its signature
-        return _render_submit(
-            request, process, SubmitForm(definition, process.name, initial=initial)
-        )
+        return _blank_form(request, process, address)
+    return _submitted(request, process, address)
 
+
+def _again(request, process, data, error, status=400, bound=True):
+    """The form again, with what was sent and why it was not registered."""
+    definition = process.definition
+    form = (
+        SubmitForm(definition, process.name, data)
+        if bound
+        else SubmitForm(definition, process.name, initial=data)
+    )
+    return _render_submit(request, process, form, error=error, status=status)
+
+
+def _blank_form(request, process, address: str):
+    signed, token = ratelimit.new_form()
+    initial = {"token": signed}
+    if _suspicious(address):
+        initial["challenge"] = ratelimit.new_challenge(
+            token
+        )  # bound to the token, not its signature
+    return _render_submit(
+        request, process, SubmitForm(process.definition, process.name, initial=initial)
+    )
+
+
+def _submitted(request, process, address: str):
     error, status, usable = _read_post(request)
     if error:  # nothing was checked yet: show what arrived, without field errors
         data = request.POST.dict() if usable else {}
         data["token"] = data.get("token") or ratelimit.new_form_token()
-        return again(data, error, status=status, bound=False)
+        return _again(request, process, data, error, status=status, bound=False)
     data = request.POST.copy()
     try:
         token, shown_at = ratelimit.open_form_token(data.get("token", ""))
@@ -200,28 +208,40 @@ def submit(request):
         data["token"], token = ratelimit.new_form()
         data["challenge"] = ""
         _keep_files(request, token)  # the files stay with the new form
-        return again(data, str(exc))
+        return _again(request, process, data, str(exc))
     if earlier := services.earlier_receipt(token):  # the same form again: the same receipt
         return _receipt_redirect(request, earlier)
     if error := _keep_files(request, token):
-        return again(data, error)
+        return _again(request, process, data, error)
+    if refused := _over_limit_or_robot(request, process, data, token, shown_at, address):
+        return refused
+    return _register(request, process, data, token, address)
+
+
+def _over_limit_or_robot(request, process, data, token: str, shown_at: float, address: str):
+    """The form again when this address has sent too many, or the sender looks like a robot and
+    has not answered the challenge; None to go on."""
     hard = ratelimit.limit("submit")
     if ratelimit.reached(hard, address):
         phone = selectors.public_contacts()["complaint_phone"]
-        return again(
+        return _again(
+            request,
+            process,
             data,
             f"同一网络 {hard.window_text}内最多提交 {hard.count} 件投诉，已达上限，请稍后再试"
             + (f"，或拨打投诉电话 {phone}" if phone else "")
             + "。",
             status=429,
         )
-
     if data.get("website"):
         ratelimit.hit("suspect", address)
         data["website"] = ""
         data["challenge"], data["answer"] = ratelimit.new_challenge(token), ""
-        return again(
-            data, "提交未通过校验：隐藏的「网址」一栏应为空。请回答下面的验证问题后重新提交。"
+        return _again(
+            request,
+            process,
+            data,
+            "提交未通过校验：隐藏的「网址」一栏应为空。请回答下面的验证问题后重新提交。",
         )
     too_fast = time.time() - shown_at < MIN_FILL_SECONDS
     if too_fast:
@@ -231,13 +251,19 @@ def submit(request):
     ):
         answered = bool(data.get("challenge") and data.get("answer"))
         data["challenge"], data["answer"] = ratelimit.new_challenge(token), ""
-        return again(
+        return _again(
+            request,
+            process,
             data,
             "验证问题的答案不正确，请重新计算后提交（可填阿拉伯数字）。"
             if answered
             else "为防止恶意提交，请回答下面的验证问题后再提交。",
         )
+    return None
 
+
+def _register(request, process, data, token: str, address: str):
+    definition = process.definition
     form = SubmitForm(definition, process.name, data)
     if not form.is_valid():
         return _render_submit(request, process, form, error="请按提示修改后重新提交。", status=400)

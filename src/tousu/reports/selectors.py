@@ -786,14 +786,8 @@ def _change(kind: str, now, before):
 def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True) -> dict:
     """Every figure for the filters' period and the comparison with the period before it."""
     key = f.cache_key()
-    if use_cache and now is None:
-        hit = cache.get(key)
-        if hit is None:
-            hit = _snapshot(key)
-            if hit is not None:
-                cache.set(key, hit, CACHE_SECONDS)
-        if hit is not None:
-            return hit
+    if use_cache and now is None and (hit := _cached(key)) is not None:
+        return hit
     started = time.perf_counter()
     now = now or timezone.now()
     today = timezone.localtime(now).date()
@@ -803,7 +797,56 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     read = _read_all(f, period, now, as_of, today)
     cur, prev = read["cur"], read["prev"]
     k_now, k_prev = _kpis(cur), _kpis(prev)
+    clock_table, clocks_by_dep = _clock_table(cur.clocks, labels)
+    backlog, backlog_by_dep = _backlog(read["backlog"], as_of)
+    routes, external_cases = _routes(cur, labels)
+    in_scope = [
+        p
+        for p in labels.processes.values()
+        if ((p.pk in f.process_ids) if f.process_ids else p.is_active)
+    ]
+    data = {
+        "period": period,
+        "previous": period.previous,
+        "filters": f,
+        "generated_at": now,
+        "kpis": _kpi_rows(k_now, k_prev),
+        "k": k_now,
+        "k_prev": k_prev,
+        "trend": _trend_rows(period, cur),
+        **_breakdowns(cur, prev, labels),
+        "clocks": clock_table,
+        "handling": _handling(cur, k_now),
+        "backlog": backlog,
+        "routes": routes,
+        "external_cases": external_cases,
+        "capa": _capa(k_now),
+        "league": _league(cur, prev, labels, clocks_by_dep, backlog_by_dep),
+        # 督办件 and the work per owner (tousu.supervision, tousu.owners): small tables of their own.
+        "supervision": _supervision_figures(f, now),
+        "people": _people_figures(f, now),
+        "has_verdicts": any(rules_for(p).has_verdicts for p in in_scope),
+        "has_routes": any(rules_for(p).routes for p in in_scope),
+        "has_capa": any(rules_for(p).capa_verified or rules_for(p).capa_failed for p in in_scope),
+        "seconds": time.perf_counter() - started,
+    }
+    data["narrative"] = narrative(data)
+    if use_cache:
+        cache.set(key, data, CACHE_SECONDS)
+    return data
 
+
+def _cached(key: str) -> dict | None:
+    """The figures in the cache, else in the worker's snapshot (then cached), else None."""
+    hit = cache.get(key)
+    if hit is None:
+        hit = _snapshot(key)
+        if hit is not None:
+            cache.set(key, hit, CACHE_SECONDS)
+    return hit
+
+
+def _kpi_rows(k_now: dict, k_prev: dict) -> list[dict]:
     kpis = []
     for key_, label, kind, better, hint in KPI_SPECS:
         change = _change(kind, k_now[key_], k_prev[key_])
@@ -822,15 +865,22 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
                 "hint": hint,
             }
         )
+    return kpis
 
-    # Volume over time.
+
+def _trend_rows(period, cur) -> list[dict]:
+    """Volume over time."""
     trend_rows = []
     for start, end, label in period.buckets():
         lo, hi = day_int(start), day_int(end)
         received = sum(v[0] for d, v in cur.by_day.items() if lo <= d < hi)
         closed = sum(v[1] for d, v in cur.by_day.items() if lo <= d < hi)
         trend_rows.append({"label": label, "received": received, "closed": closed})
+    return trend_rows
 
+
+def _breakdowns(cur, prev, labels: Labels) -> dict:
+    """The counts by category, department, channel, process, site and respondent."""
     by_category = _sorted_counts(cur.by_category, labels.category)
     for row in by_category:
         row["previous"] = prev.by_category.get(row["key"], 0)
@@ -851,10 +901,19 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     for r in by_respondent:  # a masked person's name must not ride along as the row's key
         if r["key"] is not None and r["label"] != r["key"]:
             r["key"] = r["label"]
+    return {
+        "by_category": by_category,
+        "by_department": by_department,
+        "by_channel": by_channel,
+        "by_process": by_process,
+        "by_site": by_site,
+        "by_respondent": by_respondent,
+    }
 
-    clock_table, clocks_by_dep = _clock_table(cur.clocks, labels)
+
+def _handling(cur, k_now: dict) -> dict:
     hist = _merge(cur.handling.values())
-    handling = {
+    return {
         "median": k_now["median_days"],
         "p90": k_now["p90_days"],
         "mean": (sum(d * n for d, n in hist.items()) / sum(hist.values())) if hist else None,
@@ -862,12 +921,14 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
         "buckets": _bucketed(hist, HANDLING_BUCKETS),
     }
 
-    # Backlog: open at the end of the period, or now for a running period.
+
+def _backlog(rows, as_of) -> tuple[dict, dict]:
+    """Open at the end of the period, or now for a running period: by age in working days, and
+    the count per department."""
     backlog_hist: dict = defaultdict(int)
     backlog_by_dep: dict = defaultdict(int)
-
     cal = calendar()
-    for day, dep, n in read["backlog"]:
+    for day, dep, n in rows:
         age = max(0, cal.workdays_between(int_day(day), as_of))
         backlog_hist[age] += n
         backlog_by_dep[dep] += n
@@ -877,8 +938,11 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
         "buckets": _bucketed(backlog_hist, BACKLOG_BUCKETS),
         "oldest": max(backlog_hist) if backlog_hist else None,
     }
+    return backlog, backlog_by_dep
 
-    # External routes and their outcomes.
+
+def _routes(cur, labels: Labels) -> tuple[list[dict], int]:
+    """External routes and their outcomes; the number of cases that took one (once each)."""
     routes: dict = {}
     route_rows_raw = [(*key, n) for key, n in cur.routes.items()]
     external_cases = sum(n for *_, n in route_rows_raw)  # a case with two routes counts once
@@ -896,8 +960,11 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     route_rows = sorted(routes.values(), key=lambda r: (-r["count"], r["label"]))
     for r in route_rows:
         r["outcomes"] = sorted(r["outcomes"].items(), key=lambda kv: (-kv[1], kv[0]))
+    return route_rows, external_cases
 
-    capa = {
+
+def _capa(k_now: dict) -> dict:
+    return {
         "verified": k_now["capa_verified"],
         "failed_cases": k_now["capa_failed_cases"],
         "failed_rounds": k_now["capa_failed_rounds"],
@@ -907,7 +974,9 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
         ),
     }
 
-    # League table: departments ranked by on-time rate, then satisfaction, then speed.
+
+def _league(cur, prev, labels: Labels, clocks_by_dep: dict, backlog_by_dep: dict) -> list[dict]:
+    """Departments ranked by on-time rate, then satisfaction, then speed."""
     league = []
     for dep, m in cur.by_department.items():
         met, late, overdue = clocks_by_dep.get(dep, (0, 0, 0))
@@ -931,59 +1000,20 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
                 "previous": prev.by_department.get(dep, {}).get("received", 0),
             }
         )
-
-    def _rank_key(row):
-        return (
-            -(row["on_time_rate"] if row["on_time_rate"] is not None else -1),
-            -(row["satisfaction_rate"] if row["satisfaction_rate"] is not None else -1),
-            row["median_days"] if row["median_days"] is not None else 10**6,
-            -row["received"],
-            row["label"],
-        )
-
     league.sort(key=_rank_key)
     for i, row in enumerate(league, 1):
         row["rank"] = i
+    return league
 
-    in_scope = [
-        p
-        for p in labels.processes.values()
-        if ((p.pk in f.process_ids) if f.process_ids else p.is_active)
-    ]
-    data = {
-        "period": period,
-        "previous": period.previous,
-        "filters": f,
-        "generated_at": now,
-        "kpis": kpis,
-        "k": k_now,
-        "k_prev": k_prev,
-        "trend": trend_rows,
-        "by_category": by_category,
-        "by_department": by_department,
-        "by_channel": by_channel,
-        "by_process": by_process,
-        "by_site": by_site,
-        "by_respondent": by_respondent,
-        "clocks": clock_table,
-        "handling": handling,
-        "backlog": backlog,
-        "routes": route_rows,
-        "external_cases": external_cases,
-        "capa": capa,
-        "league": league,
-        # 督办件 and the work per owner (tousu.supervision, tousu.owners): small tables of their own.
-        "supervision": _supervision_figures(f, now),
-        "people": _people_figures(f, now),
-        "has_verdicts": any(rules_for(p).has_verdicts for p in in_scope),
-        "has_routes": any(rules_for(p).routes for p in in_scope),
-        "has_capa": any(rules_for(p).capa_verified or rules_for(p).capa_failed for p in in_scope),
-        "seconds": time.perf_counter() - started,
-    }
-    data["narrative"] = narrative(data)
-    if use_cache:
-        cache.set(key, data, CACHE_SECONDS)
-    return data
+
+def _rank_key(row):
+    return (
+        -(row["on_time_rate"] if row["on_time_rate"] is not None else -1),
+        -(row["satisfaction_rate"] if row["satisfaction_rate"] is not None else -1),
+        row["median_days"] if row["median_days"] is not None else 10**6,
+        -row["received"],
+        row["label"],
+    )
 
 
 def _supervision_figures(f: Filters, now: datetime) -> dict:

@@ -213,9 +213,28 @@ class Fmt:
         return "" if self.value is None else str(self.value)
 
 
-def report_tables(d: dict) -> list[tuple[str, list[str], list[list], dict[int, str]]]:
+Table = tuple[str, list[str], list[list], dict[int, str]]
+PCT = "0.0%"
+
+
+def report_tables(d: dict) -> list[Table]:
     """(sheet name, header, rows, {column index: number format}) for each table of a report."""
-    pct = "0.0%"
+    return [
+        _overview(d),
+        _trend(d),
+        *_counts(d),
+        _clocks(d),
+        _handling(d),
+        _satisfaction(d),
+        _backlog(d),
+        _routes(d),
+        _capa(d),
+        _league(d),
+        _notes(d),
+    ]
+
+
+def _overview(d: dict) -> Table:
     kpi_rows = []
     for k in d["kpis"]:
         # Changes are numbers with a signed format, not text: a text cell starting with "+" or
@@ -230,21 +249,20 @@ def report_tables(d: dict) -> list[tuple[str, list[str], list[list], dict[int, s
         else:
             change = Fmt(None if change is None else change / 100, '+0.0%;-0.0%;"持平"')
         kpi_rows.append([k["label"], value, previous, change, k["hint"]])
-    f = d["filters"]
-    tables = [
-        (
-            "概览",
-            ["指标", d["period"].label, d["previous"].label, "变化", "口径"],
-            kpi_rows,
-            {},
-        ),
-        (
-            "受理趋势",
-            ["期间", "受理", "已办结"],
-            [[r["label"], r["received"], r["closed"]] for r in d["trend"]],
-            {},
-        ),
-    ]
+    return ("概览", ["指标", d["period"].label, d["previous"].label, "变化", "口径"], kpi_rows, {})
+
+
+def _trend(d: dict) -> Table:
+    return (
+        "受理趋势",
+        ["期间", "受理", "已办结"],
+        [[r["label"], r["received"], r["closed"]] for r in d["trend"]],
+        {},
+    )
+
+
+def _counts(d: dict) -> list[Table]:
+    tables = []
     for name, rows in (
         ("投诉类别", d["by_category"]),
         ("责任部门", d["by_department"]),
@@ -254,7 +272,7 @@ def report_tables(d: dict) -> list[tuple[str, list[str], list[list], dict[int, s
                 name,
                 [name[-2:] if name == "投诉类别" else "部门", "件数", "占比", "上期件数"],
                 [[r["label"], r["count"], _rate(r["share"]), r["previous"]] for r in rows],
-                {2: pct},
+                {2: PCT},
             )
         )
     for name, head, rows in (
@@ -268,135 +286,137 @@ def report_tables(d: dict) -> list[tuple[str, list[str], list[list], dict[int, s
                 name,
                 [head, "件数", "占比"],
                 [[r["label"], r["count"], _rate(r["share"])] for r in rows],
-                {2: pct},
+                {2: PCT},
             )
         )
-    tables.append(
-        (
-            "时限及时率",
-            ["时限", "流程", "按时完成", "超时完成", "已过期未完成", "计时中未到期", "及时率"],
+    return tables
+
+
+def _clocks(d: dict) -> Table:
+    return (
+        "时限及时率",
+        ["时限", "流程", "按时完成", "超时完成", "已过期未完成", "计时中未到期", "及时率"],
+        [
             [
-                [
-                    c["label"],
-                    c["template"],
-                    c["met"],
-                    c["late"],
-                    c["overdue"],
-                    c["pending"],
-                    _rate(c["rate"]),
-                ]
-                for c in d["clocks"]
-            ],  # fmt: skip
-            {6: pct},
-        )
+                c["label"],
+                c["template"],
+                c["met"],
+                c["late"],
+                c["overdue"],
+                c["pending"],
+                _rate(c["rate"]),
+            ]
+            for c in d["clocks"]
+        ],  # fmt: skip
+        {6: PCT},
     )
+
+
+def _handling(d: dict) -> Table:
     h = d["handling"]
-    tables.append(
-        (
-            "办理时长",
-            ["工作日", "件数"],
-            [[label, n] for label, n in h["buckets"]]
-            + [["中位数（工作日）", h["median"]], ["90分位（工作日）", h["p90"]]],
-            {},
-        )
+    return (
+        "办理时长",
+        ["工作日", "件数"],
+        [[label, n] for label, n in h["buckets"]]
+        + [["中位数（工作日）", h["median"]], ["90分位（工作日）", h["p90"]]],
+        {},
     )
+
+
+def _satisfaction(d: dict) -> Table:
     k = d["k"]
-    tables.append(
-        (
-            "满意度",
-            ["首次评价", "件数"],
-            [
-                ["满意", k["satisfied"]],
-                ["基本满意", k["basically"]],
-                ["不满意", k["dissatisfied"]],
-                ["参评合计", k["verdicts"]],
-                ["满意率", _rate(k["satisfaction_rate"])],
-                ["不满意重办", k["reopened"]],
-                ["回访（办结件中）", k["followed_up"]],
-                ["回访率", _rate(k["follow_up_rate"])],
-                ["重复投诉", k["repeat"]],
-                ["集体投诉", k["collective"]],
-            ],
-            {},
-        )  # fmt: skip
-    )
+    return (
+        "满意度",
+        ["首次评价", "件数"],
+        [
+            ["满意", k["satisfied"]],
+            ["基本满意", k["basically"]],
+            ["不满意", k["dissatisfied"]],
+            ["参评合计", k["verdicts"]],
+            ["满意率", _rate(k["satisfaction_rate"])],
+            ["不满意重办", k["reopened"]],
+            ["回访（办结件中）", k["followed_up"]],
+            ["回访率", _rate(k["follow_up_rate"])],
+            ["重复投诉", k["repeat"]],
+            ["集体投诉", k["collective"]],
+        ],
+        {},
+    )  # fmt: skip
+
+
+def _backlog(d: dict) -> Table:
     b = d["backlog"]
-    tables.append(
-        (
-            "积压",
-            [f"截至 {b['as_of'].isoformat()} 已用工作日", "未结案件"],
-            [[label, n] for label, n in b["buckets"]] + [["合计", b["total"]]],
-            {},
-        )
+    return (
+        "积压",
+        [f"截至 {b['as_of'].isoformat()} 已用工作日", "未结案件"],
+        [[label, n] for label, n in b["buckets"]] + [["合计", b["total"]]],
+        {},
     )
-    tables.append(
-        (
-            "外部途径",
-            ["途径", "结果", "件次"],
-            [[r["label"], out, n] for r in d["routes"] for out, n in r["outcomes"]],
-            {},
-        )
+
+
+def _routes(d: dict) -> Table:
+    return (
+        "外部途径",
+        ["途径", "结果", "件次"],
+        [[r["label"], out, n] for r in d["routes"] for out, n in r["outcomes"]],
+        {},
     )
+
+
+def _capa(d: dict) -> Table:
     c = d["capa"]
-    tables.append(
-        (
-            "纠正措施",
-            ["项目", "数值"],
-            [
-                ["验证通过（件）", c["verified"]],
-                ["曾验证未通过（件）", c["failed_cases"]],
-                ["验证未通过（次）", c["failed_rounds"]],
-                ["一次验证通过率", _rate(c["first_pass_rate"])],
-            ],
-            {},
-        )
+    return (
+        "纠正措施",
+        ["项目", "数值"],
+        [
+            ["验证通过（件）", c["verified"]],
+            ["曾验证未通过（件）", c["failed_cases"]],
+            ["验证未通过（次）", c["failed_rounds"]],
+            ["一次验证通过率", _rate(c["first_pass_rate"])],
+        ],
+        {},
     )
-    tables.append(
-        (
-            "部门排名",
+
+
+LEAGUE_HEADER = [
+    "名次", "部门", "受理", "办结", "办结率", "及时率", "超时项数", "时长中位数", "时长90分位",
+    "满意率", "不满意", "重办", "积压", "上期受理",
+]  # fmt: skip
+
+
+def _league(d: dict) -> Table:
+    return (
+        "部门排名",
+        LEAGUE_HEADER,
+        [
             [
-                "名次",
-                "部门",
-                "受理",
-                "办结",
-                "办结率",
-                "及时率",
-                "超时项数",
-                "时长中位数",
-                "时长90分位",
-                "满意率",
-                "不满意",
-                "重办",
-                "积压",
-                "上期受理",
-            ],
-            [
-                [
-                    r["rank"],
-                    r["label"],
-                    r["received"],
-                    r["closed"],
-                    _rate(r["closed_rate"]),
-                    _rate(r["on_time_rate"]),
-                    r["breaches"],
-                    r["median_days"],
-                    r["p90_days"],
-                    _rate(r["satisfaction_rate"]),
-                    r["dissatisfied"],
-                    r["reopened"],
-                    r["backlog"],
-                    r["previous"],
-                ]
-                for r in d["league"]
-            ],
-            {4: pct, 5: pct, 9: pct},
-        )  # fmt: skip
+                r["rank"],
+                r["label"],
+                r["received"],
+                r["closed"],
+                _rate(r["closed_rate"]),
+                _rate(r["on_time_rate"]),
+                r["breaches"],
+                r["median_days"],
+                r["p90_days"],
+                _rate(r["satisfaction_rate"]),
+                r["dissatisfied"],
+                r["reopened"],
+                r["backlog"],
+                r["previous"],
+            ]
+            for r in d["league"]
+        ],  # fmt: skip
+        {4: PCT, 5: PCT, 9: PCT},
     )
+
+
+def _notes(d: dict) -> Table:
+    f = d["filters"]
     filters = [f"统计期间：{d['period'].label}（{d['period'].start} 至 {d['period'].last_day}）"]
     if f.template:
         filters.append(f"流程：{f.template}")
-    tables.append(("说明", ["内容"], [[p] for p in filters + d["narrative"]], {}))
-    return tables
+    return ("说明", ["内容"], [[p] for p in filters + d["narrative"]], {})
 
 
 def xlsx_bytes(d: dict) -> bytes:
