@@ -15,7 +15,7 @@ The harness builds its own environment in a temporary directory and removes it a
     the worker as systemd would with `Restart=always` and `RestartSec=1`: when it exits (killed or
     crashed) it is started again after 1 s; every exit is recorded and reported.
 
-The portal's abuse guard (src/tousu/portal/guard.py) would rightly refuse one address sending
+The portal's abuse guard (src/tousu/portal/ratelimit.py) would rightly refuse one address sending
 hundreds of complaints an hour, so the run uses a generated settings module (DJANGO_SETTINGS_MODULE)
 that imports tousu.settings and only changes the guard: TOUSU_PORTAL_LIMITS raised to 10^6 per window,
 and TOUSU_TRUSTED_PROXIES = 1 with a distinct X-Forwarded-For address per virtual client. The
