@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from urllib.parse import urlencode
 
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 
 from tousu.accounts.models import Department, User
 from tousu.cases import engine, selectors
@@ -17,11 +17,21 @@ from tousu.owners import selectors as owners
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.supervision import selectors as supervision
 
+from .keyset import Key, KeysetPage, bounded_count, count_text, paginate
+
+# Each sort ends with the id, so that every position in it is unique (keyset pagination).
 SORTS = {
-    "-received": ("-received_at", "接收时间（新→旧）"),
-    "received": ("received_at", "接收时间（旧→新）"),
-    "due": (None, "最近截止"),
-    "-updated": ("-updated_at", "最近更新"),
+    "-received": ((Key("received_at", desc=True), Key("id", desc=True)), "接收时间（新→旧）"),
+    "received": ((Key("received_at"), Key("id")), "接收时间（旧→新）"),
+    "due": (
+        (
+            Key("next_due_at", nullable=True),  # cases with no running clock last
+            Key("received_at", desc=True),
+            Key("id", desc=True),
+        ),
+        "最近截止",
+    ),
+    "-updated": ((Key("updated_at", desc=True), Key("id", desc=True)), "最近更新"),
 }
 SCOPES = {"mine": "我的待办", "department": "本部门", "all": "全部"}
 
@@ -104,12 +114,19 @@ def queue(user: User, p: QueueParams) -> QuerySet[Complaint]:
         received_to=p.date_to,
     )
     qs = supervision.filter_supervised(owners.filter_owner(qs, user, p.owner), p.supervision)
-    order, _ = SORTS[p.sort]
-    if order is None:
-        return selectors.with_next_due(qs).order_by(
-            F("next_due").asc(nulls_last=True), "-received_at"
-        )
-    return qs.order_by(order, "-id")
+    return selectors.with_next_due(qs)
+
+
+def sort_keys(p: QueueParams) -> list[Key]:
+    return list(SORTS[p.sort][0])
+
+
+def page(user: User, p: QueueParams, get, *, size: int = 25) -> KeysetPage:
+    """One page of the queue (keyset: as fast at page 200 as at page 1) and its bounded count."""
+    qs = queue(user, p)
+    result = paginate(qs, sort_keys(p), get, size=size, base_query=p.querystring())
+    result.total = count_text(bounded_count(qs))
+    return result
 
 
 def choices(user: User) -> dict:
