@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from tousu.accounts.models import Organisation, User
 from tousu.db import fastinsert
+from tousu.db.pipeline import pipelined
 from tousu.processes.models import Category, ProcessDefinition
 
 from . import search
@@ -182,15 +183,16 @@ def register_complaint(
             # One round trip for the case, its number, parties, event, clocks and search entry.
             day = f"{timezone.localtime(now):%Y%m%d}"
             complaint.tracking_number = ""  # the statement numbers it
-            fastinsert.insert_case_pg(
-                complaint,
-                [*party_rows, event, *clocks],
-                fk="complaint_id",
-                counter_key=f"complaint:{day}",
-                number_field="tracking_number",
-                number_prefix=f"{prefix}-{day}-",
-                also=[(search.TABLE, ["complaint_id", "body"], [search_body])],
-            )
+            with pipelined():  # BEGIN goes with the statement: one round trip, not two
+                fastinsert.insert_case_pg(
+                    complaint,
+                    [*party_rows, event, *clocks],
+                    fk="complaint_id",
+                    counter_key=f"complaint:{day}",
+                    number_field="tracking_number",
+                    number_prefix=f"{prefix}-{day}-",
+                    also=[(search.TABLE, ["complaint_id", "body"], [search_body])],
+                )
         else:
             complaint.tracking_number = _tracking_number(prefix, now)
             fastinsert.insert([complaint])

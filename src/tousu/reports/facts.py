@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 
+from tousu.db.pipeline import pipelined
 from tousu.workdays import SHANGHAI
 
 from . import rollup
@@ -261,7 +262,10 @@ def refresh(complaint, *, events=None, parties=None, clocks=None, new: bool = Fa
 
     pk = complaint.pk
     sql = _sql()
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Pipelined on PostgreSQL: the savepoint, inserts and roll-up upserts go out together; the
+    # client waits only for the reads (the repeat check) and at the end. Nothing here catches a
+    # database error, so one raised at the end of the block fails the case's write as before.
+    with pipelined(), transaction.atomic(), connection.cursor() as cursor:
         if events is None:
             cursor.execute(sql["events"], [pk])
             events = [(a, json.loads(p) if isinstance(p, str) else p) for a, p in cursor.fetchall()]
