@@ -124,3 +124,38 @@ def test_counts_stop_at_the_cap(cases):
     with CaptureQueriesContext(connection) as ctx:
         keyset.bounded_count(qs, cap=5)
     assert "LIMIT 6" in ctx.captured_queries[0]["sql"].upper()
+
+
+def test_the_to_do_in_segments_keeps_the_old_order(cases, staff):
+    from django.db.models import F
+
+    from tousu.cases import selectors
+    from tousu.owners import selectors as owners
+
+    officer = staff["officer"]
+    # Some cases held by the officer, some by someone else, the rest unheld.
+    Complaint.objects.filter(pk__in=cases[::4]).update(owner=officer)
+    Complaint.objects.filter(pk__in=cases[1::4]).update(owner=staff["leader"])
+    todo = selectors.visible_complaints(officer).filter(selectors.actionable(officer))
+    expected = list(
+        owners.mine_first(todo, officer)
+        .order_by("holder_rank", F("next_due_at").asc(nulls_last=True), "-received_at", "-id")
+        .values_list("pk", flat=True)
+    )
+    assert len(expected) == 11
+    segments = queues.todo_segments(officer)
+    seen, query, pages = [], "", 0
+    while True:
+        page = keyset.paginate_segments(todo, segments, _get(query), size=3)
+        seen += [c.pk for c in page.rows]
+        pages += 1
+        if not page.has_next:
+            break
+        query = page.next_query
+    assert seen == expected and pages == 4
+    back, query = [], page.prev_query
+    while query:
+        page = keyset.paginate_segments(todo, segments, _get(query), size=3)
+        back = [c.pk for c in page.rows] + back
+        query = page.prev_query
+    assert back == expected[:9]

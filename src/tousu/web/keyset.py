@@ -151,6 +151,49 @@ class KeysetPage:
         return bool(self.prev_query)
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A part of the list (rows matching `where`) and its order. A list may be several segments one
+    after the other: each is read from its own index, and a page that runs past the end of one
+    goes on at the start of the next."""
+
+    where: Q
+    keys: tuple[Key, ...]
+
+
+def split_nullable(where: Q, keys) -> list[Segment]:
+    """A leading key that may be NULL becomes two segments, its values in order and then the NULLs
+    in the order of the other keys: an index walk each, where "NULLS LAST" would make SQLite sort
+    every row (its indexes keep NULLs first)."""
+    keys = tuple(keys)
+    head = keys[0]
+    if not head.nullable:
+        return [Segment(where, keys)]
+    return [
+        Segment(
+            where & Q(**{f"{head.name}__isnull": False}),
+            (Key(head.name, head.desc), *keys[1:]),
+        ),
+        *split_nullable(where & Q(**{f"{head.name}__isnull": True}), keys[1:]),
+    ]
+
+
+def _decode_position(text: str, segments: list[Segment], qs: QuerySet):
+    if not text or len(text) > 400:
+        return None
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(raw, list) or not raw:
+        return None
+    index = raw[0]
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(segments):
+        return None
+    values = _decode(_encode(raw[1:]), list(segments[index].keys), qs)
+    return None if values is None else (index, values)
+
+
 def paginate(
     qs: QuerySet,
     keys: list[Key],
@@ -161,31 +204,54 @@ def paginate(
 ) -> KeysetPage:
     """One page of `qs` in the order of `keys` (the last must be unique, e.g. id), positioned by
     the request's `after` or `before`; links keep `base_query` (the filters)."""
-    after = _decode(get.get("after", ""), keys, qs)
-    before = None if after else _decode(get.get("before", ""), keys, qs)
+    return paginate_segments(qs, split_nullable(Q(), keys), get, size=size, base_query=base_query)
+
+
+def paginate_segments(
+    qs: QuerySet,
+    segments: list[Segment],
+    get,
+    *,
+    size: int,
+    base_query: str = "",
+) -> KeysetPage:
+    """One page of `qs` over its segments in order, positioned by `after` or `before` (the
+    segment and the sort values of the row next to the page)."""
+    after = _decode_position(get.get("after", ""), segments, qs)
+    before = None if after else _decode_position(get.get("before", ""), segments, qs)
     forward = before is None
     position = after if forward else before
-    page_qs = qs
-    if position is not None:
-        page_qs = page_qs.filter(_beyond(keys, position, forward))
-    fetched = list(page_qs.order_by(*_ordering(keys, forward))[: size + 1])
+    if forward:
+        order = range(position[0] if position else 0, len(segments))
+    else:
+        order = range(position[0], -1, -1)
+    fetched: list[tuple[int, object]] = []
+    for index in order:
+        segment = segments[index]
+        part = qs.filter(segment.where)
+        if position is not None and index == position[0]:
+            part = part.filter(_beyond(list(segment.keys), position[1], forward))
+        need = size + 1 - len(fetched)
+        part = part.order_by(*_ordering(list(segment.keys), forward))[:need]
+        fetched += [(index, row) for row in part]
+        if len(fetched) > size:
+            break
     more = len(fetched) > size
     rows = fetched[:size]
     if not forward:
         rows.reverse()
 
-    def values(row) -> list:
-        return [getattr(row, key.name) for key in keys]
-
-    def link(name: str, row) -> str:
-        return "&".join(p for p in (base_query, urlencode({name: _encode(values(row))})) if p)
+    def link(name: str, item) -> str:
+        index, row = item
+        values = [index, *(getattr(row, key.name) for key in segments[index].keys)]
+        return "&".join(p for p in (base_query, urlencode({name: _encode(values)})) if p)
 
     # Forward: a next page if more rows were found; a previous one if we came from somewhere.
     # Backward: the mirror image.
     has_next = more if forward else before is not None
     has_prev = (after is not None) if forward else more
     return KeysetPage(
-        rows=rows,
+        rows=[row for _, row in rows],
         next_query=link("after", rows[-1]) if rows and has_next else "",
         prev_query=link("before", rows[0]) if rows and has_prev else "",
         first_query=base_query,

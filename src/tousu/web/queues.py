@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tousu.accounts.models import Department, User
 from tousu.cases import engine, selectors
@@ -17,7 +17,7 @@ from tousu.owners import selectors as owners
 from tousu.processes.models import Category, ProcessDefinition
 from tousu.supervision import selectors as supervision
 
-from .keyset import Key, KeysetPage, bounded_count, count_text, paginate
+from .keyset import Key, KeysetPage, Segment, bounded_count, count_text, paginate, split_nullable
 
 # Each sort ends with the id, so that every position in it is unique (keyset pagination).
 SORTS = {
@@ -127,6 +127,22 @@ def page(user: User, p: QueueParams, get, *, size: int = 25) -> KeysetPage:
     result = paginate(qs, sort_keys(p), get, size=size, base_query=p.querystring())
     result.total = count_text(bounded_count(qs))
     return result
+
+
+TODO_KEYS = (
+    Key("next_due_at", nullable=True),  # nearest deadline first, cases without one last
+    Key("received_at", desc=True),
+    Key("id", desc=True),
+)
+
+
+def todo_segments(user: User) -> list[Segment]:
+    """The to-do's order (owners.mine_first): what the user holds, then what nobody holds yet, then
+    the rest, each by nearest deadline. One segment per part, so that a screen reads one index
+    range instead of ranking and sorting the whole to-do."""
+    held = owners.held_by(user)
+    parts = (held, ~held & Q(owner__isnull=True), ~held & Q(owner__isnull=False))
+    return [segment for part in parts for segment in split_nullable(part, TODO_KEYS)]
 
 
 def choices(user: User) -> dict:

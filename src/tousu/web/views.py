@@ -68,14 +68,6 @@ def _masked_notes(notes) -> list:
     return notes
 
 
-HOME_KEYS = [
-    keyset.Key("holder_rank"),
-    keyset.Key("next_due_at", nullable=True),
-    keyset.Key("received_at", desc=True),
-    keyset.Key("id", desc=True),
-]
-
-
 def _count(qs) -> str:
     return keyset.count_text(keyset.bounded_count(qs))
 
@@ -87,7 +79,7 @@ def home(request):
     )
     # Person first, then the department's: what I hold, then what nobody holds yet; one screen at
     # a time (keyset), and counts that stop at 1万.
-    pager = keyset.paginate(owners.mine_first(todo, request.user), HOME_KEYS, request.GET, size=30)
+    pager = keyset.paginate_segments(todo, queues.todo_segments(request.user), request.GET, size=30)
     pager.total = _count(todo)
     dept = request.user.department_id
     return render(
