@@ -199,7 +199,7 @@ def child(args) -> None:
             "seconds": round(time.perf_counter() - t, 2),
             "status": report.status,
             "bytes": report.size,
-            "file": str(report.path),
+            "file": report.location(),
         }
     out["quarterly report"] = reports
 

@@ -171,24 +171,52 @@ def inside(n: int, requests: int) -> None:
             search.index_rows(index)
     print(f"set-up: {n:,} cases in {time.perf_counter() - t:.0f} s")
 
-    ids = list(Complaint.objects.values_list("pk", flat=True))
-    pages = {
-        "queue (all, newest first)": lambda: "/staff/cases/?scope=all",
-        "queue page 200": lambda: "/staff/cases/?scope=all&page=200",
-        "queue filtered (state+category)": lambda: (
-            f"/staff/cases/?state=investigating&category={categories[0].code}"
-        ),
-        "queue overdue": lambda: "/staff/cases/?clock=overdue",
-        "queue search 态度": lambda: "/staff/cases/?q=态度",
-        "queue sorted by deadline": lambda: "/staff/cases/?sort=due",
-        "home (my to-do)": lambda: "/staff/",
-        "case page": lambda: f"/staff/cases/{rng.choice(ids)}/",
-    }
+    from tousu.cases.selectors import visible_complaints
+
+    def nth_page(client, base: str, n: int) -> str:
+        """The URL of the n-th page of a queue: by following "next" (keyset cursors) when the page
+        offers one, else by page number (the OFFSET pager it replaced)."""
+        import html
+        import re
+
+        url = base
+        for _ in range(n - 1):
+            body = client.get(url).content.decode()
+            if "&page=" in body or "?page=" in body:
+                return f"{base}&page={n}"
+            link = re.search(r'<a rel="next" href="\?([^"]*)"', body)
+            if not link:
+                break
+            url = f"/staff/cases/?{html.unescape(link.group(1))}"
+        return url
+
     for who, user in (("officer", officer), ("department handler", handler)):
         client = Client()
         client.force_login(user)
+        # A case this user may open: a handler sees only their department's (and tasked) cases.
+        ids = list(visible_complaints(user).values_list("pk", flat=True)[:5000])
+        pages = {
+            "queue (all, newest first)": "/staff/cases/?scope=all",
+            "queue page 200": nth_page(client, "/staff/cases/?scope=all", 200),
+            "queue department": "/staff/cases/?scope=department",
+            "queue department page 200": nth_page(client, "/staff/cases/?scope=department", 200),
+            "queue filtered (state+category)": (
+                f"/staff/cases/?state=investigating&category={categories[0].code}"
+            ),
+            "queue overdue": "/staff/cases/?clock=overdue",
+            "queue overdue page 200": nth_page(client, "/staff/cases/?clock=overdue", 200),
+            "queue search 态度": "/staff/cases/?q=态度",
+            "queue sorted by deadline": "/staff/cases/?sort=due",
+            "queue by deadline page 200": nth_page(client, "/staff/cases/?sort=due", 200),
+            "home (my to-do)": "/staff/",
+            "case page": None,
+        }
         print(f"\n[{who}] server time per page, {requests} requests each")
-        for label, url in pages.items():
+        for label, fixed in pages.items():
+
+            def url(fixed=fixed, ids=ids):
+                return fixed or f"/staff/cases/{rng.choice(ids)}/"
+
             client.get(url())  # warm
             times = []
             for _ in range(requests):

@@ -124,11 +124,34 @@ def _database(url: str) -> dict:
     return db
 
 
-DATABASES = {
-    "default": _database(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'tousu.sqlite3'}"
-    )
-}
+def databases(env, data_dir: Path) -> tuple[dict, list[str]]:
+    """The primary, and a streaming replica when DATABASE_REPLICA_URL is set (PostgreSQL, a
+    hot standby of the primary): reports, exports and the dashboard read from it while its lag stays
+    within TOUSU_REPLICA_MAX_LAG seconds (default 30), checked at most every
+    TOUSU_REPLICA_CHECK_SECONDS (default 5); see tousu/db/replica.py. Writes never go there."""
+    dbs = {
+        "default": _database(env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'tousu.sqlite3'}")
+    }
+    replica_url = env.get("DATABASE_REPLICA_URL", "").strip()
+    if not replica_url:
+        return dbs, []
+    replica = _database(replica_url)
+    if (
+        replica["ENGINE"] != "django.db.backends.postgresql"
+        or dbs["default"]["ENGINE"] != replica["ENGINE"]
+    ):
+        raise ValueError(
+            "DATABASE_REPLICA_URL 只能与 PostgreSQL 主库一起使用，且必须是 postgres:// 地址"
+        )
+    # Tests run against the primary's test database: the replica mirrors it.
+    replica["TEST"] = {"MIRROR": "default"}
+    dbs["replica"] = replica
+    return dbs, ["tousu.db.replica.ReplicaRouter"]
+
+
+DATABASES, DATABASE_ROUTERS = databases(os.environ, DATA_DIR)
+TOUSU_REPLICA_MAX_LAG = float(os.environ.get("TOUSU_REPLICA_MAX_LAG", "30") or 30)
+TOUSU_REPLICA_CHECK_SECONDS = float(os.environ.get("TOUSU_REPLICA_CHECK_SECONDS", "5") or 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -234,10 +257,89 @@ STATIC_ROOT.mkdir(exist_ok=True)  # filled by collectstatic in production; finde
 MEDIA_ROOT = DATA_DIR / "attachments"  # never served directly: downloads go through a view
 FILE_UPLOAD_PERMISSIONS = 0o600  # attachments and documents: the service's user only
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
+
+
+def file_storages(env, data_dir: Path) -> dict:
+    """Where attachments ("default"), issued documents ("documents") and periodic reports
+    ("reports") are kept: folders under the data directory (the embedded default), or one bucket of
+    an S3-compatible object store (MinIO, Aliyun OSS, Tencent COS) shared by every web node and
+    worker when TOUSU_STORAGE=s3. Either way files are read through Django's storage API and served
+    only by Tousu's views, after its permission checks: the bucket is private, never linked to.
+
+    TOUSU_STORAGE=s3               object storage instead of the data directory
+    TOUSU_S3_ENDPOINT_URL          e.g. https://minio.example:9000, https://oss-cn-hangzhou.aliyuncs.com,
+                                   https://cos.ap-guangzhou.myqcloud.com
+    TOUSU_S3_BUCKET                the bucket (it must exist; Tousu never creates or lists buckets)
+    TOUSU_S3_ACCESS_KEY, TOUSU_S3_SECRET_KEY   the keys of an account limited to that bucket
+    TOUSU_S3_REGION                the region name, if the service wants one (default: none)
+    TOUSU_S3_ADDRESSING_STYLE      path (MinIO, default) or virtual (Aliyun OSS, Tencent COS)
+    TOUSU_S3_PREFIX                a folder inside the bucket for this installation (default: none)
+    """
+    kind = env.get("TOUSU_STORAGE", "filesystem").strip().lower() or "filesystem"
+    static = {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}
+    if kind == "filesystem":
+
+        def folder(path: Path) -> dict:
+            return {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": str(path)},
+            }
+
+        return {
+            "default": folder(data_dir / "attachments"),
+            "documents": folder(data_dir / "documents"),
+            "reports": folder(data_dir / "reports"),
+            "staticfiles": static,
+        }
+    if kind != "s3":
+        raise ValueError(f"TOUSU_STORAGE 只能是 filesystem 或 s3，现在是「{kind}」")
+    missing = [
+        name
+        for name in (
+            "TOUSU_S3_ENDPOINT_URL",
+            "TOUSU_S3_BUCKET",
+            "TOUSU_S3_ACCESS_KEY",
+            "TOUSU_S3_SECRET_KEY",
+        )
+        if not env.get(name, "").strip()
+    ]
+    if missing:
+        raise ValueError("TOUSU_STORAGE=s3 还需要设置：" + "、".join(missing))
+    style = env.get("TOUSU_S3_ADDRESSING_STYLE", "path").strip() or "path"
+    if style not in ("path", "virtual"):
+        raise ValueError(f"TOUSU_S3_ADDRESSING_STYLE 只能是 path 或 virtual，现在是「{style}」")
+    prefix = env.get("TOUSU_S3_PREFIX", "").strip().strip("/")
+
+    def bucket(folder: str) -> dict:
+        return {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "endpoint_url": env["TOUSU_S3_ENDPOINT_URL"].strip(),
+                "bucket_name": env["TOUSU_S3_BUCKET"].strip(),
+                "access_key": env["TOUSU_S3_ACCESS_KEY"].strip(),
+                "secret_key": env["TOUSU_S3_SECRET_KEY"].strip(),
+                "region_name": env.get("TOUSU_S3_REGION", "").strip() or None,
+                "addressing_style": style,
+                "signature_version": "s3v4",
+                "location": f"{prefix}/{folder}" if prefix else folder,
+                # Random names already (attachment_path …); never replace an existing object.
+                "file_overwrite": False,
+                # Private objects: no ACL header (OSS and COS refuse some), no public URLs.
+                "default_acl": None,
+                "querystring_auth": True,
+                "querystring_expire": 300,
+            },
+        }
+
+    return {
+        "default": bucket("attachments"),
+        "documents": bucket("documents"),
+        "reports": bucket("reports"),
+        "staticfiles": static,
+    }
+
+
+STORAGES = file_storages(os.environ, DATA_DIR)
 WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step in development
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

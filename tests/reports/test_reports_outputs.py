@@ -217,7 +217,7 @@ def test_report_command_writes_a_pdf_with_the_narrative(september, tmp_path, set
         assert main(["report", "--period", "2026-Q3", "--format", "pdf", "-o", str(out)]) == 0
     report = Report.objects.get()
     assert (report.status, report.format, report.period) == ("done", "pdf", "2026-Q3")
-    assert report.path.exists() and out.read_bytes()[:5] == b"%PDF-"
+    assert report.exists() and out.read_bytes()[:5] == b"%PDF-"
     if shutil.which("pdftotext"):
         text = subprocess.run(
             ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True

@@ -33,6 +33,8 @@ KEYS = (
     "case",
     "user",
     "cursor",
+    "after",
+    "before",
     "limit",
     "received_from",
     "received_to",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import Storage
 from django.db import models
 from django.utils import timezone
 
@@ -21,9 +21,12 @@ class Immutable(Exception):
     pass
 
 
-def document_storage() -> FileSystemStorage:
-    # Under the data directory, never under static or the attachments' web-facing names.
-    return FileSystemStorage(location=settings.DATA_DIR / "documents")
+def document_storage() -> Storage:
+    # settings.STORAGES["documents"]: DATA_DIR/documents, or the object store's documents/ folder;
+    # never under static. A callable, so the migrations do not depend on where files are kept.
+    from tousu.db import files
+
+    return files.documents
 
 
 class IssuerProfile(models.Model):

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+from django.core.files import File
 from django.utils import timezone
 
 FORMAT = "tousu-backup"
@@ -85,6 +86,20 @@ class FileSet:
         if self.name == "attachments":
             return Path(settings.MEDIA_ROOT)
         return Path(settings.DATA_DIR) / self.name
+
+    def store(self):
+        """The object storage holding this set (TOUSU_STORAGE=s3), read and written through
+        Django's storage API; None when the files are in a folder under the data directory."""
+        from django.core.files.storage import FileSystemStorage, default_storage
+
+        from tousu.db import files
+
+        store = {
+            "attachments": default_storage,
+            "documents": files.documents,
+            "reports": files.reports,
+        }.get(self.name)
+        return None if store is None or isinstance(store, FileSystemStorage) else store
 
     def query(self) -> str:
         meta = apps.get_model(self.model)._meta
@@ -158,6 +173,36 @@ def _copy(src: Path, dst: Path) -> tuple[str, int]:
         fout.flush()
         os.fsync(fout.fileno())
     return h.hexdigest(), size
+
+
+def _copy_stream(fin, dst: Path) -> tuple[str, int]:
+    """Copy an open file (an object read through the storage API) to dst: SHA-256 and size."""
+    h, size = hashlib.sha256(), 0
+    dst.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fout:
+        for chunk in iter(lambda: fin.read(1 << 20), b""):
+            h.update(chunk)
+            size += len(chunk)
+            fout.write(chunk)
+        fout.flush()
+        os.fsync(fout.fileno())
+    return h.hexdigest(), size
+
+
+def restore_object(store, name: str, source: Path, sha256: str) -> None:
+    """Put a backed-up file back into object storage under its exact name (the rows name it)."""
+    if _sha256(source) != sha256:
+        raise BackupError(f"备份中的 {name} 与清单的校验和不符")
+    if store.exists(name):
+        with store.open(name, "rb") as fh:
+            if hashlib.sha256(fh.read()).hexdigest() == sha256:
+                return
+        store.delete(name)
+    with open(source, "rb") as fh:
+        saved = store.save(name, File(fh, name=name))
+    if saved != name:
+        raise BackupError(f"对象存储把 {name} 存成了 {saved}")
 
 
 def _safe_relative(rel: str) -> bool:
@@ -387,13 +432,21 @@ def backup(target: str | Path, *, allow_missing: bool = False) -> Outcome:
             db_file: {"sha256": _sha256(work / db_file), "size": (work / db_file).stat().st_size}
         }
         missing = []
+        stores = {fs.name: fs.store() for fs in FILE_SETS}
         for fs, name, expected in refs:
             rel = f"{FILES_DIR}/{fs.name}/{name}"
+            store = stores[fs.name]
             source = fs.root() / name
-            if not _safe_relative(name) or not source.is_file():
+            if not _safe_relative(name) or not (
+                store.exists(name) if store is not None else source.is_file()
+            ):
                 missing.append({"file": rel, "reason": "文件不存在"})
                 continue
-            sha, size = _copy(source, work / rel)
+            if store is not None:
+                with store.open(name, "rb") as fin:
+                    sha, size = _copy_stream(fin, work / rel)
+            else:
+                sha, size = _copy(source, work / rel)
             if expected and sha != expected:
                 (work / rel).unlink()
                 missing.append({"file": rel, "reason": "文件内容与登记的校验和不符"})
@@ -522,14 +575,18 @@ def restore(source: str | Path, *, force: bool = False) -> Outcome:
         _pg_restore(database)
 
     roots = {fs.name: fs.root() for fs in FILE_SETS}
+    stores = {fs.name: fs.store() for fs in FILE_SETS}
     n_files, n_bytes = 0, manifest["files"][manifest["database"]]["size"]
     for rel, meta in manifest["files"].items():
         if rel == manifest["database"]:
             continue
         _, set_name, name = rel.split("/", 2)
-        dest = roots[set_name] / name
         n_files += 1
         n_bytes += meta["size"]
+        if stores[set_name] is not None:
+            restore_object(stores[set_name], name, source / rel, meta["sha256"])
+            continue
+        dest = roots[set_name] / name
         if dest.is_file() and _sha256(dest) == meta["sha256"]:
             continue
         tmp = dest.with_name(f".{dest.name}.restore-{os.getpid()}")

@@ -47,9 +47,10 @@ def cmd_report(args) -> int:
     if report.status != Report.DONE:
         print(f"tousu: 报告生成失败：{report.error}", file=sys.stderr)
         return 1
-    path = report.path
+    path = report.location()
     if args.output:
-        shutil.copyfile(path, args.output)
+        with report.open() as src, open(args.output, "wb") as dst:
+            shutil.copyfileobj(src, dst)
         path = args.output
     print(
         f"已生成 {report.period_label}投诉统计分析报告（{report.format.upper()}，"

@@ -22,6 +22,7 @@ from tousu.cases.signals import action_applied, complaint_registered
 from tousu.clocks.models import Clock
 from tousu.clocks.services import calendar
 from tousu.clocks.signals import clock_breached
+from tousu.db.pipeline import pipelined
 from tousu.processes.models import ProcessDefinition
 from tousu.workdays import SHANGHAI
 
@@ -261,7 +262,10 @@ def refresh(complaint, *, events=None, parties=None, clocks=None, new: bool = Fa
 
     pk = complaint.pk
     sql = _sql()
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Pipelined on PostgreSQL: the savepoint, inserts and roll-up upserts go out together; the
+    # client waits only for the reads (the repeat check) and at the end. Nothing here catches a
+    # database error, so one raised at the end of the block fails the case's write as before.
+    with pipelined(), transaction.atomic(), connection.cursor() as cursor:
         if events is None:
             cursor.execute(sql["events"], [pk])
             events = [(a, json.loads(p) if isinstance(p, str) else p) for a, p in cursor.fetchall()]

@@ -266,6 +266,13 @@ class MonthRoutes(_Rollup):
         ]
 
 
+def report_storage():
+    # settings.STORAGES["reports"]: DATA_DIR/reports, or the object store's reports/ folder.
+    from tousu.db import files
+
+    return files.reports
+
+
 class Report(models.Model):
     """A periodic report (monthly or quarterly statistics pack) stored as a file under
     DATA_DIR/reports. Scheduled reports are unique per period and format, so two workers never
@@ -311,9 +318,23 @@ class Report(models.Model):
     def __str__(self) -> str:
         return f"{self.period_label}（{self.format}）"
 
-    @property
-    def path(self):
-        return settings.DATA_DIR / "reports" / self.file if self.file else None
+    def exists(self) -> bool:
+        return bool(self.file) and report_storage().exists(self.file)
+
+    def open(self):
+        return report_storage().open(self.file, "rb")
+
+    def read_bytes(self) -> bytes:
+        with self.open() as fh:
+            return fh.read()
+
+    def location(self) -> str:
+        """Where the file is, for a person: a path on disk, or the object's key in the bucket."""
+        storage = report_storage()
+        try:
+            return storage.path(self.file)
+        except NotImplementedError:  # object storage has keys, not paths
+            return f"对象存储 {getattr(storage, 'bucket_name', '')}/{storage.location}/{self.file}"
 
     @property
     def filename(self) -> str:

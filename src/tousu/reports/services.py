@@ -13,6 +13,7 @@ from datetime import datetime
 from datetime import time as dtime
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -31,11 +32,12 @@ from tousu.cases.privacy import (
     personal_fields,
 )
 from tousu.cases.selectors import visible_complaints
+from tousu.db.replica import reading_from_replica
 from tousu.ops.disclosures import record_bulk_export
 from tousu.workdays import SHANGHAI
 
 from . import charts, selectors
-from .models import SATISFACTION_LABELS, CaseFact, ClockFact, ExportLog, Report
+from .models import SATISFACTION_LABELS, CaseFact, ClockFact, ExportLog, Report, report_storage
 from .periods import Period, parse
 
 log = logging.getLogger("tousu.reports")
@@ -53,15 +55,11 @@ def neutralise(value):
 # --- periodic reports ---------------------------------------------------------------------------
 
 
-def reports_dir():
-    path = settings.DATA_DIR / "reports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def report_figures(period: Period) -> dict:
-    """The organisation-wide figures of a period, computed afresh (never from the page cache)."""
-    return selectors.dashboard(selectors.make_filters(period), use_cache=False)
+    """The organisation-wide figures of a period, computed afresh (never from the page cache), from
+    the replica when there is a fresh one."""
+    with reading_from_replica():
+        return selectors.dashboard(selectors.make_filters(period), use_cache=False)
 
 
 def request_report(
@@ -90,7 +88,8 @@ def build_report(report: Report, *, email: bool = False) -> Report:
         content = pdf_bytes(data) if report.format == "pdf" else xlsx_bytes(data)
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M%S")
         name = f"{period.key.replace('..', '_')}-{stamp}-{report.pk}.{report.format}"
-        (reports_dir() / name).write_bytes(content)
+        # The storage may rename (never overwrites): keep the name it chose.
+        name = report_storage().save(name, ContentFile(content))
         report.file, report.size = name, len(content)
         report.sha256 = hashlib.sha256(content).hexdigest()
         report.status, report.error = Report.DONE, ""
@@ -114,7 +113,7 @@ def email_report(report: Report) -> list[str]:
             .values_list("email", flat=True)
         )
     )
-    if not recipients or not report.path:
+    if not recipients or not report.file:
         return []
     org = Organisation.current().name
     message = EmailMessage(
@@ -131,7 +130,7 @@ def email_report(report: Report) -> list[str]:
         if report.format == "pdf"
         else ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     )
-    message.attach(report.filename, report.path.read_bytes(), mime)
+    message.attach(report.filename, report.read_bytes(), mime)
     message.send(fail_silently=False)
     Report.objects.filter(pk=report.pk).update(emailed_to=", ".join(recipients))
     report.emailed_to = ", ".join(recipients)
@@ -183,7 +182,8 @@ def refresh_snapshots(now: datetime | None = None) -> list[tuple[str, float]]:
     for period in standard_periods(timezone.localtime(now).date()):
         f = selectors.make_filters(period)
         started = time.perf_counter()
-        data = selectors.dashboard(f, use_cache=False)
+        with reading_from_replica():
+            data = selectors.dashboard(f, use_cache=False)
         seconds = time.perf_counter() - started
         blob = zlib.compress(pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL), 6)
         Snapshot.objects.update_or_create(

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from tousu.accounts.models import Department
+from tousu.db.replica import replica_reads
 from tousu.processes.models import Category
 from tousu.processes.selectors import active_processes
 
@@ -79,6 +80,7 @@ def _choices(scope):
 
 
 @login_required
+@replica_reads
 def dashboard(request):
     try:
         scope = selectors.scope_department(request.user)
@@ -118,6 +120,7 @@ def dashboard(request):
 
 
 @login_required
+@replica_reads
 def export(request, fmt: str):
     try:
         scope = selectors.scope_department(request.user)
@@ -192,6 +195,7 @@ def report_download(request, pk: int):
     if not request.user.has_role(*REPORT_ROLES):
         return _forbidden(request, "定期报告面向领导、投诉专员和审计")
     report = get_object_or_404(Report, pk=pk, status=Report.DONE)
-    if not report.path or not report.path.exists():
+    if not report.exists():
         return render(request, "web/error.html", {"message": "报告文件不存在"}, status=404)
-    return FileResponse(report.path.open("rb"), as_attachment=True, filename=report.filename)
+    # Streamed through this view (after the role check) from disk or the object store.
+    return FileResponse(report.open(), as_attachment=True, filename=report.filename)

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import FileResponse
 from django.shortcuts import redirect, render
@@ -29,7 +28,7 @@ from tousu.processes.selectors import active_process
 from tousu.supervision import selectors as supervision
 from tousu.triage import selectors as triage
 
-from . import queues
+from . import keyset, queues
 from .forms import RegistrationForm
 from .models import SavedFilter
 from .redirects import local_next
@@ -44,8 +43,8 @@ def _case_or_error(request, pk):
         return None, render(request, "web/error.html", {"message": exc.message}, status=404)
 
 
-def _rows(page):
-    cases = list(page.object_list)
+def _rows(cases):
+    cases = list(cases)
     status = clock_selectors.clock_status(cases)
     owners.label_rows(cases)
     supervision.label_rows(cases)
@@ -67,37 +66,44 @@ def _masked_notes(notes) -> list:
     return notes
 
 
+def _count(qs) -> str:
+    return keyset.count_text(keyset.bounded_count(qs))
+
+
 @login_required
 def home(request):
     todo = selectors.with_next_due(
         selectors.visible_complaints(request.user).filter(selectors.actionable(request.user))
     )
-    # Person first, then the department's: what I hold, then what nobody holds yet.
-    ordered = owners.mine_first(todo, request.user).order_by(
-        "holder_rank", F("next_due").asc(nulls_last=True), "-received_at"
-    )
-    page = Paginator(ordered, 30).get_page(request.GET.get("page"))
+    # Person first, then the department's: what I hold, then what nobody holds yet; one screen at
+    # a time (keyset), and counts that stop at 1万.
+    pager = keyset.paginate_segments(todo, queues.todo_segments(request.user), request.GET, size=30)
+    pager.total = _count(todo)
     dept = request.user.department_id
     return render(
         request,
         "web/home.html",
         {
-            "page": page,
-            "rows": _rows(page),
-            "overdue": selectors.filter_by_clock(todo, "overdue").count(),
-            "due_soon": selectors.filter_by_clock(todo, "due_soon").count(),
-            "held": owners.filter_owner(
-                selectors.visible_complaints(request.user).filter(closed_at__isnull=True),
-                request.user,
-                "me",
-            ).count(),
-            "unassigned": owners.filter_owner(
-                selectors.visible_complaints(request.user).filter(
-                    department_id=dept, closed_at__isnull=True
-                ),
-                request.user,
-                "none",
-            ).count()
+            "pager": pager,
+            "rows": _rows(pager.rows),
+            "overdue": _count(selectors.filter_by_clock(todo, "overdue")),
+            "due_soon": _count(selectors.filter_by_clock(todo, "due_soon")),
+            "held": _count(
+                owners.filter_owner(
+                    selectors.visible_complaints(request.user).filter(closed_at__isnull=True),
+                    request.user,
+                    "me",
+                )
+            ),
+            "unassigned": _count(
+                owners.filter_owner(
+                    selectors.visible_complaints(request.user).filter(
+                        department_id=dept, closed_at__isnull=True
+                    ),
+                    request.user,
+                    "none",
+                )
+            )
             if dept
             else None,
             "notes": _masked_notes(
@@ -123,15 +129,14 @@ def case_list(request):
             messages.error(request, "请给筛选起个名字")
         return redirect(f"{request.path}?{query}")
     params = queues.QueueParams.from_request(request.GET)
-    qs = queues.queue(request.user, params)
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    pager = queues.page(request.user, params, request.GET)
     query = params.querystring()
     return render(
         request,
         "web/case_list.html",
         {
-            "page": page,
-            "rows": _rows(page),
+            "pager": pager,
+            "rows": _rows(pager.rows),
             "p": params,
             "query": query,
             "choices": queues.choices(request.user),
