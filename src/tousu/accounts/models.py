@@ -51,11 +51,15 @@ class Department(models.Model):
         related_name="children",
     )
     site = models.CharField("院区/地点", max_length=100, blank=True)
+    # The organisation's own order (as its chart lists them), not the internal code's alphabet.
+    sort_order = models.PositiveIntegerField(
+        "排序", default=0, help_text="数字小的排在前面；相同时按代码"
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "部门"
-        ordering = ["code"]
+        ordering = ["sort_order", "code"]
 
     def __str__(self) -> str:
         return self.name

@@ -67,7 +67,7 @@ def _filters(request, scope):
 
 
 def _choices(scope):
-    departments = Department.objects.filter(is_active=True).order_by("code")
+    departments = Department.objects.filter(is_active=True)  # the organisation's order
     if scope is not None:
         departments = departments.filter(pk__in=selectors.descendants(scope))
     categories = Category.objects.filter(is_active=True).order_by("process_name", "code")
