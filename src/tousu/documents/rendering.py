@@ -189,7 +189,7 @@ def build_context(
 ) -> dict[str, Any]:
     """Everything a template may print, as plain JSON-able data (kept with the document)."""
     from tousu.accounts.models import Organisation
-    from tousu.portal.selectors import public_contacts, track_url
+    from tousu.portal.selectors import public_basis, public_contacts, track_url
 
     definition = complaint.definition
     event = event or _source_event(complaint, kind)
@@ -209,7 +209,7 @@ def build_context(
             "label": k.label,
             "due": chinese_datetime(k.due_at) if k.unit == "hours" else chinese_date(k.due_at),
             "amount": k.amount_text,
-            "basis": k.basis,
+            "basis": public_basis(k.basis, complaint.process),
             "state": k.get_state_display(),
         }
         for k in complaint.clocks.exclude(state="stopped").order_by("due_at")

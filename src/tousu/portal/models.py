@@ -39,6 +39,12 @@ class PublicNotice(models.Model):
         "上级主管部门", max_length=100, blank=True, help_text="如：市卫生健康委员会"
     )
     supervisor_phone = models.CharField("主管部门投诉电话", max_length=50, blank=True)
+    rule_name = models.CharField(
+        "投诉处理制度名称",
+        max_length=100,
+        blank=True,
+        help_text="如：《某某医院投诉管理办法》。投诉人看到的时限依据写这个名称；不填则写流程名称",
+    )
     supervisor_address = models.CharField("主管部门地址", max_length=200, blank=True)
     portal_url = models.URLField(
         "投诉网站地址",

@@ -37,6 +37,29 @@ def notice() -> PublicNotice:
     return PublicNotice.objects.order_by("pk").first() or PublicNotice()
 
 
+# Internal flow codes (F14 …) are the designers' references to the source charts: a complainant
+# sees the organisation's own rule instead.
+_LEADING_CODE = re.compile(r"^\s*F\d+[^：:（(]*[：:]\s*")
+_CODE_ASIDE = re.compile(r"\s*[（(][^）)]*(?<![A-Za-z0-9])F\d+[^）)]*[）)]")
+_CODE = re.compile(r"\s*(?<![A-Za-z0-9])F\d+(?![0-9])\s*")
+
+
+def rule_name(process) -> str:
+    name = notice().rule_name.strip()
+    if name:
+        return name
+    return f"《{process.label}》" if process is not None else "本单位投诉处理规定"
+
+
+def public_basis(basis: str, process) -> str:
+    """A clock's basis in the words a complainant may read: no internal flow codes."""
+    if not basis:
+        return ""
+    text = _LEADING_CODE.sub(lambda m: f"{rule_name(process)}：", basis, count=1)
+    text = _CODE_ASIDE.sub("", text)
+    return _CODE.sub("", text).strip()
+
+
 def organisation_name() -> str:
     n = notice()
     return n.display_name or Organisation.current().name
@@ -126,7 +149,7 @@ def _clock_row(clock: Clock, now) -> dict:
     return {
         "label": clock.label,
         "amount": clock.amount_text,
-        "basis": clock.basis,
+        "basis": public_basis(clock.basis, clock.complaint.process),
         "due": "" if clock.state == Clock.PAUSED else due,
         "state": state,
         "running": clock.state == Clock.RUNNING,
