@@ -3,4 +3,4 @@ from django.apps import AppConfig
 
 class ClocksConfig(AppConfig):
     name = "tousu.clocks"
-    verbose_name = "时限"
+    verbose_name = "时限与节假日"
