@@ -132,3 +132,19 @@ def test_received_at_in_the_future_is_refused(staff):
     from tousu.cases.models import Complaint
 
     assert not Complaint.objects.exists()
+
+
+def test_a_generic_dashboard_shows_no_hospital_sites_until_departments_have_one(staff, register):
+    register()
+    officer = client_for("officer")
+    page = officer.get("/staff/reports/").content.decode()
+    assert "统计分析" in page and "院区" not in page
+    Department.objects.filter(code="quality_management").update(site="东院区")
+    assert "按院区/地点" in officer.get("/staff/reports/").content.decode()
+
+
+def test_unassigned_is_not_ranked_as_a_department(staff, register):
+    register()  # nobody's yet: 未分派
+    page = client_for("officer").get("/staff/reports/").content.decode()
+    league = page[page.index("部门排名") :]
+    assert "未分派" not in league.split("</table>")[0]

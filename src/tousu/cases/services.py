@@ -217,7 +217,8 @@ def _parties_with_field_details(definition, parties, sector: dict) -> list[dict]
             continue
         text = next((c.label for c in f.choices if c.value == value), str(value))
         if f.party == "respondent" and not any(p.get("role") == "respondent" for p in parties):
-            parties.append({"role": "respondent", "name": text[:100]})
+            # Named, not identified: masked and counted as the field always was (not as a person).
+            parties.append({"role": "respondent", "kind": "organisation", "name": text[:100]})
         elif f.party == "relation":
             for p in parties:
                 if p.get("role") == "complainant" and not p.get("relation"):

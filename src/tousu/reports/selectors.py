@@ -911,6 +911,8 @@ def dashboard(f: Filters, *, now: datetime | None = None, use_cache: bool = True
     # League table: departments ranked by on-time rate, then satisfaction, then speed.
     league = []
     for dep, m in cur.by_department.items():
+        if dep is None:  # 未分派 is no department: it is counted above, never ranked
+            continue
         met, late, overdue = clocks_by_dep.get(dep, (0, 0, 0))
         h = cur.handling.get(dep, {})
         verdicts = m["satisfied"] + m["basically"] + m["dissatisfied"]

@@ -111,6 +111,8 @@ def dashboard(request):
             "rest_query": query.urlencode(),
             "query": request.GET.urlencode(),
             "can_reports": request.user.has_role(*REPORT_ROLES),
+            # 院区/地点 is a hospital's notion: shown only where departments have one set.
+            "has_sites": Department.objects.exclude(site="").exists(),
             **_choices(scope),
         },
         status=status,
