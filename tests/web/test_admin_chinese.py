@@ -133,3 +133,11 @@ def test_notification_and_document_kinds_show_in_words(superuser, staff, registe
     act(c, "officer", "judge_valid")  # issues the 受理回执
     html = superuser.get("/admin/documents/document/").content.decode()
     assert "投诉受理回执" in html and ">acceptance_receipt<" not in html
+
+
+def test_the_permission_widgets_script_speaks_chinese(superuser):
+    import json
+
+    js = superuser.get("/admin/jsi18n/").content.decode()
+    for english, chinese in [("Choose all %s", "全选%s"), ("Remove all %s", "全部移除%s")]:
+        assert f"{json.dumps(english)}: {json.dumps(chinese)}" in js

@@ -31,6 +31,13 @@ class RegistrationForm(ChineseForm):
     attachments, and on-the-spot resolution recorded in the same step."""
 
     channel = forms.ChoiceField(label="渠道")
+    received_at = forms.DateTimeField(
+        label="收到时间",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="信件、转办件等早先收到的，填写实际收到的时间；时限从此起算。不填为现在",
+        error_messages={"invalid": "收到时间格式不正确，应如 2026-03-05 14:30"},
+    )
     complainant_name = forms.CharField(label="投诉人姓名", max_length=100, required=False)
     complainant_phone = forms.CharField(label="联系电话", max_length=30, required=False)
     complainant_email = forms.EmailField(
@@ -55,13 +62,6 @@ class RegistrationForm(ChineseForm):
         label="附件",
         required=False,
         help_text="JPG、PNG、GIF、WebP 图片或 PDF，每个不超过 10 MB",
-    )
-    received_at = forms.DateTimeField(
-        label="收到时间",
-        required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="信件、转办件等早先收到的，填写实际收到的时间；时限从此起算。不填为现在",
-        error_messages={"invalid": "收到时间格式不正确，应如 2026-03-05 14:30"},
     )
     checklist = forms.MultipleChoiceField(
         label="接待要点", required=False, widget=forms.CheckboxSelectMultiple
