@@ -43,8 +43,10 @@ def test_a_complaint_is_registered_and_the_receipt_shows_both_numbers(submit, cl
     assert c.tracking_number == number and c.check_access_code(code)
     assert c.channel == "web" and c.state == "registered" and c.fields == {"target": "网店客服"}
     assert c.request == "尽快发货并说明原因" and not c.is_anonymous
-    party = c.parties.get()
+    party = c.parties.get(role="complainant")
     assert (party.role, party.name, party.phone) == ("complainant", "张三", "13812345678")
+    # 投诉对象 is the flow's respondent field: the respondent is recorded from it.
+    assert list(c.parties.filter(role="respondent").values_list("name", flat=True)) == ["网店客服"]
     created = c.events.get(action="created")
     assert created.via == "portal" and created.actor is None and created.actor_name == "张三"
     assert "打印回执" in response.content.decode()
