@@ -60,9 +60,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "csp",
-    "axes",
+    "tousu.ops.apps.AxesConfig",  # django-axes, under a Chinese name
     "django_tasks",
-    "django_tasks_db",
+    "tousu.ops.apps.TasksDatabaseConfig",  # django_tasks_db, under a Chinese name
     "ninja",
     *TOUSU_APPS,
 ]
@@ -89,7 +89,7 @@ WSGI_APPLICATION = "tousu.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "templates"],  # admin/base_site.html: the favicon
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -249,6 +249,8 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+# Chinese for what Django's admin and the third-party apps leave in English.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 
 STATIC_URL = "/static/"
@@ -286,7 +288,9 @@ def file_storages(env, data_dir: Path) -> dict:
             }
 
         return {
-            "default": folder(data_dir / "attachments"),
+            # No location: FileSystemStorage follows MEDIA_ROOT (data_dir / "attachments"), and so
+            # does a test or deployment that changes MEDIA_ROOT.
+            "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
             "documents": folder(data_dir / "documents"),
             "reports": folder(data_dir / "reports"),
             "staticfiles": static,

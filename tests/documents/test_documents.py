@@ -396,3 +396,13 @@ def test_serial_numbers_are_unique_and_gap_free_under_concurrent_issue(flow):
     assert len(rolled_back) == 4
     assert numbers == list(range(1, 8 * 6 - 4 + 1))  # 44 issued: 1..44, no gap, no repeat
     assert len(set(Document.objects.values_list("serial", flat=True))) == 44
+
+
+def test_the_acceptance_receipt_names_the_organisations_rule_not_an_internal_code(flow):
+    import re
+
+    c = scenario(flow, "acceptance_receipt")
+    (doc,) = [d for d in documents_for(c) if d.kind == "acceptance_receipt"]
+    assert "（《通用投诉处理流程》：24 小时内答复客户" in doc.html
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1>|<[^>]+>", " ", doc.html)  # not the QR's data
+    assert not re.search(r"(?<![#0-9A-Za-z])F\d+(?![0-9A-Za-z])", text)

@@ -152,7 +152,8 @@ def test_periodic_report_is_written_to_the_bucket_and_served_to_its_roles_only(s
 def test_storage_settings_from_the_environment(tmp_path):
     default = file_storages({}, tmp_path)
     assert default["default"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
-    assert default["default"]["OPTIONS"]["location"] == str(tmp_path / "attachments")
+    # Attachments follow MEDIA_ROOT (the data directory's attachments folder by default).
+    assert "OPTIONS" not in default["default"]
     assert default["documents"]["OPTIONS"]["location"] == str(tmp_path / "documents")
     assert default["reports"]["OPTIONS"]["location"] == str(tmp_path / "reports")
 

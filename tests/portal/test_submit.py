@@ -43,8 +43,10 @@ def test_a_complaint_is_registered_and_the_receipt_shows_both_numbers(submit, cl
     assert c.tracking_number == number and c.check_access_code(code)
     assert c.channel == "web" and c.state == "registered" and c.fields == {"target": "网店客服"}
     assert c.request == "尽快发货并说明原因" and not c.is_anonymous
-    party = c.parties.get()
+    party = c.parties.get(role="complainant")
     assert (party.role, party.name, party.phone) == ("complainant", "张三", "13812345678")
+    # 投诉对象 is the flow's respondent field: the respondent is recorded from it.
+    assert list(c.parties.filter(role="respondent").values_list("name", flat=True)) == ["网店客服"]
     created = c.events.get(action="created")
     assert created.via == "portal" and created.actor is None and created.actor_name == "张三"
     assert "打印回执" in response.content.decode()
@@ -308,7 +310,9 @@ def test_anonymous_reports_where_the_flow_allows_them(client, supervision, kit):
     )
     assert response.status_code == 200
     c = Complaint.objects.get()
-    assert c.is_anonymous and c.parties.count() == 0 and c.channel == "web"
+    assert (
+        c.is_anonymous and not c.parties.filter(role="complainant").exists() and c.channel == "web"
+    )
     assert c.fields == {"reported_party": "某足浴店", "report_type": "report"}
     assert c.events.get(action="created").actor_name == "匿名投诉人"
     assert "只能凭投诉编号和查询码查询" in response.content.decode()

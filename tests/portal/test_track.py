@@ -21,6 +21,12 @@ def case(submit, client):
     return Complaint.objects.get(), code
 
 
+def internal_code(html: str):
+    """A flow code (F14) in the page's text, not in its markup or tokens."""
+    text = re.sub(r"(?s)<(script|style)\b.*?</\1>|<[^>]+>", " ", html)
+    return re.search(r"(?<![#0-9A-Za-z])F\d+(?![0-9A-Za-z])", text)
+
+
 def look_up(client, number, secret, **extra):
     return client.post("/track/", {"number": number, "secret": secret}, **extra)
 
@@ -31,7 +37,52 @@ def test_the_access_code_opens_the_case(client, case):
     assert response.status_code == 302 and response.url == f"/track/{c.tracking_number}/"
     html = client.get(response.url).content.decode()
     assert c.tracking_number in html and "投诉已登记" in html and "处理中" in html
-    assert "答复时限" in html and "F14" in html  # the deadline and its basis
+    # The deadline and its basis, in the organisation's own words: no internal flow code.
+    assert "答复时限" in html and "《通用投诉处理流程》：24 小时内答复客户" in html
+    assert not internal_code(html)
+
+
+def test_the_basis_names_the_organisations_rule_and_the_phone_its_number(client, case):
+    from tousu.portal.models import PublicNotice
+
+    PublicNotice.objects.update_or_create(
+        pk=PublicNotice.objects.values_list("pk", flat=True).first(),
+        defaults={"rule_name": "《测试公司客户投诉管理办法》", "complaint_phone": "0571-88886666"},
+    )
+    c, code = case
+    html = client.get(look_up(client, c.tracking_number, code).url).content.decode()
+    assert "依据：《测试公司客户投诉管理办法》：24 小时内答复客户" in html
+    assert not internal_code(html)
+    signed_out = client.get("/track/").content.decode()
+    assert "请拨打投诉电话" in signed_out and "0571-88886666" in signed_out
+
+
+def test_no_phone_configured_no_call_to_dial(client, db):
+    from tousu.portal.models import PublicNotice
+
+    PublicNotice.objects.all().delete()
+    html = client.get("/track/").content.decode()
+    assert "请拨打投诉电话" not in html and "投诉电话" not in html
+
+
+def test_internal_codes_are_replaced_or_dropped():
+    from tousu.portal.selectors import public_basis
+
+    class P:
+        label = "通用投诉处理流程"
+
+    assert (
+        public_basis("F14 客户投诉处理流程：5 个工作日内实施", P)
+        == "《通用投诉处理流程》：5 个工作日内实施"
+    )
+    assert public_basis("F17：科内立即汇报", P) == "《通用投诉处理流程》：科内立即汇报"
+    assert (
+        public_basis("企业内部标准：5 个工作日内（参照 F14 的实施期限）", P)
+        == "企业内部标准：5 个工作日内"
+    )
+    assert public_basis("《旅游投诉处理办法》第十五条：5 个工作日", P) == (
+        "《旅游投诉处理办法》第十五条：5 个工作日"
+    )
 
 
 @pytest.mark.parametrize("written", ["13812345678", "138 1234 5678", "+86 138-1234-5678"])

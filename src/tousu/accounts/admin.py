@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 
 from .models import ApiToken, Department, Organisation, User
 from .services import reset_password, revoke_token
@@ -17,8 +19,41 @@ class DepartmentAdmin(admin.ModelAdmin):
     search_fields = ["name", "code"]
 
 
+PERMISSION_ACTIONS = {"add": "新增", "change": "修改", "delete": "删除", "view": "查看"}
+
+
+def permission_label(p) -> str:
+    """「组织与账号 | 部门 | 修改部门」: Django stores the built-in permissions' names in English."""
+    model = p.content_type.model_class()
+    what = str(model._meta.verbose_name) if model else p.content_type.model
+    app = str(model._meta.app_config.verbose_name) if model else p.content_type.app_label
+    action = p.codename.removesuffix(f"_{p.content_type.model}")
+    name = f"{PERMISSION_ACTIONS[action]}{what}" if action in PERMISSION_ACTIONS else p.name
+    return f"{app} | {what} | {name}"
+
+
+class ChinesePermissions:
+    """The permission widget in Chinese, in the users' and the groups' forms."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name in ("permissions", "user_permissions") and field is not None:
+            field.queryset = field.queryset.select_related("content_type")
+            field.label_from_instance = permission_label
+        return field
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(ChinesePermissions, BaseGroupAdmin):
+    pass
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ChinesePermissions, BaseUserAdmin):
     list_display = ["username", "display_name", "department", "is_active", "must_change_password"]
     list_filter = ["roles", "department", "is_active"]
     filter_horizontal = ["roles", "groups", "user_permissions"]

@@ -51,11 +51,15 @@ class Department(models.Model):
         related_name="children",
     )
     site = models.CharField("院区/地点", max_length=100, blank=True)
+    # The organisation's own order (as its chart lists them), not the internal code's alphabet.
+    sort_order = models.PositiveIntegerField(
+        "排序", default=0, help_text="数字小的排在前面；相同时按代码"
+    )
     is_active = models.BooleanField("启用", default=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "部门"
-        ordering = ["code"]
+        ordering = ["sort_order", "code"]
 
     def __str__(self) -> str:
         return self.name
@@ -147,7 +151,7 @@ class ApiToken(models.Model):
     )
     name = models.CharField("名称", max_length=100, blank=True)
     prefix = models.CharField("前缀", max_length=12, editable=False)
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_hash = models.CharField("令牌摘要", max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     expires_at = models.DateTimeField("过期时间", null=True, blank=True)
     revoked_at = models.DateTimeField("吊销时间", null=True, blank=True)

@@ -136,8 +136,24 @@ class ChineseForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+def lead_field(field: FieldDef) -> forms.Field:
+    """The lead department of a `departments` field: one radio button per department, in the
+    organisation's order, with no empty entry (left unticked it means "the only one chosen")."""
+    return forms.ChoiceField(
+        label=field.label,
+        required=field.required,
+        help_text=field.help,
+        choices=lambda: _department_choices()[1:],
+        widget=forms.RadioSelect(attrs={"class": "lead-choice"}),
+    )
+
+
 def build_form(fields: Iterable[FieldDef], process_name: str) -> type[forms.Form]:
-    attrs = {f.name: form_field(f, process_name) for f in fields}
+    fields = list(fields)
+    leads = {f.lead for f in fields if f.type == "departments" and f.lead}
+    attrs = {
+        f.name: lead_field(f) if f.name in leads else form_field(f, process_name) for f in fields
+    }
     return type("ActionForm", (ChineseForm,), attrs)
 
 

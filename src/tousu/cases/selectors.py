@@ -205,6 +205,7 @@ def masks_for(complaints, *, reveal: bool = False) -> dict[int, CaseMask]:
 
 PAYLOAD_LABELS = {
     "channel": "渠道",
+    "checklist": "接待要点",
     "name": "文件",
     "amount": "延长",
     "old_due": "原截止",

@@ -88,6 +88,7 @@ def register_complaint(
     via: str = "web",
     actor_name: str = "",
     strict_types: bool = False,
+    checklist: Sequence[str] = (),
 ) -> tuple[Complaint, str]:
     """Register a complaint in the flow's initial state. Returns it with its access code, which is
     shown once and kept only as a hash."""
@@ -127,6 +128,14 @@ def register_complaint(
                 f"投诉类别「{category}」无效；允许：{'、'.join(codes)}",
                 {"fields": {"category": ["无效的类别"]}},
             )
+    # The receiver's checklist (F6) as ticked: kept on the registration event in its own words.
+    items = {c.name: c.label for c in definition.checklist}
+    if unknown := [n for n in checklist if n not in items]:
+        raise Invalid(
+            f"接待要点「{'、'.join(unknown)}」无效；允许：{'、'.join(items) or '无'}",
+            {"fields": {"checklist": ["无效的接待要点"]}},
+        )
+    ticked = [label for name, label in items.items() if name in checklist]
     if is_anonymous and not definition.allow_anonymous:
         raise Invalid("该流程不接受匿名投诉", {"fields": {"is_anonymous": ["不允许匿名"]}})
 
@@ -155,6 +164,7 @@ def register_complaint(
         received_at=received_at or now,
         created_by=user,
     )
+    parties = _parties_with_field_details(definition, parties, sector)
     party_rows = [
         Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None})
         for p in parties
@@ -167,7 +177,7 @@ def register_complaint(
         actor=user,
         actor_name=actor_name or (str(user) if user else "投诉人"),
         via=via,
-        payload={"channel": channel},
+        payload={"channel": channel, **({"checklist": ticked} if ticked else {})},
         visibility=Event.PUBLIC,
         public_label="投诉已登记",
         created_at=now,
@@ -213,6 +223,25 @@ def register_complaint(
             access_code=code,  # for the acknowledgement to the complainant (tousu.messaging)
         )
     return complaint, code
+
+
+def _parties_with_field_details(definition, parties, sector: dict) -> list[dict]:
+    """A registration field marked `party` is also the party's detail: the respondent's name
+    (投诉对象), the complainant's relation (投诉人与患者关系). Given parties' own values win."""
+    parties = [dict(p) for p in parties]
+    for f in definition.fields:
+        value = sector.get(f.name)
+        if not f.party or value in (None, ""):
+            continue
+        text = next((c.label for c in f.choices if c.value == value), str(value))
+        if f.party == "respondent" and not any(p.get("role") == "respondent" for p in parties):
+            # Named, not identified: masked and counted as the field always was (not as a person).
+            parties.append({"role": "respondent", "kind": "organisation", "name": text[:100]})
+        elif f.party == "relation":
+            for p in parties:
+                if p.get("role") == "complainant" and not p.get("relation"):
+                    p["relation"] = text[:50]
+    return parties
 
 
 def _department_id(code: str) -> int | None:

@@ -34,10 +34,16 @@ class ClockAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "shown_message", "created_at", "read_at"]
-    fields = ["user", "kind", "complaint", "shown_message", "created_at", "read_at"]
+    list_display = ["user", "kind_label", "shown_message", "created_at", "read_at"]
+    fields = ["user", "kind_label", "complaint", "shown_message", "created_at", "read_at"]
     readonly_fields = fields
     list_select_related = ["user", "complaint__process"]
+
+    @admin.display(description="类型", ordering="kind")
+    def kind_label(self, obj):
+        from tousu.messaging.kinds import notification_label
+
+        return notification_label(obj.kind)
 
     @admin.display(description="内容")
     def shown_message(self, obj):

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class ClocksConfig(AppConfig):
     name = "tousu.clocks"
-    verbose_name = "时限"
+    verbose_name = "时限与节假日"
 
     def ready(self) -> None:
         # The engine (tousu.cases) starts and stops clocks through this seam, not an import.

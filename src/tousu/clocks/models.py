@@ -15,7 +15,7 @@ class CalendarOverride(models.Model):
     date = models.DateField("日期", unique=True)
     is_workday = models.BooleanField("上班", help_text="勾选=上班（含调休上班）；不勾选=放假")
     note = models.CharField("说明", max_length=100, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "节假日调整"
@@ -46,7 +46,7 @@ class Clock(models.Model):
     STATE = [(RUNNING, "计时中"), (PAUSED, "已暂停"), (STOPPED, "已停止")]
 
     complaint = models.ForeignKey(
-        "cases.Complaint", on_delete=models.CASCADE, related_name="clocks"
+        "cases.Complaint", on_delete=models.CASCADE, related_name="clocks", verbose_name="投诉"
     )
     name = models.SlugField("名称", max_length=50)
     label = models.CharField("时限", max_length=100)
@@ -99,10 +99,18 @@ class Notification(models.Model):
     """The in-app inbox; e-mail copies go through Django's e-mail backend."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name="接收人",
     )
     complaint = models.ForeignKey(
-        "cases.Complaint", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "cases.Complaint",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name="投诉",
     )
     kind = models.CharField("类型", max_length=30)
     message = models.CharField("内容", max_length=300)

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from .kinds import kind
 from .models import Document, DocumentTemplate, IssuerProfile
 from .rendering import RenderError, render_body, sample_context
 
@@ -57,12 +58,34 @@ class IssuerProfileAdmin(admin.ModelAdmin):
         return not IssuerProfile.objects.exists()
 
 
+class KindFilter(admin.SimpleListFilter):
+    """Document kinds by their titles (the column holds the code the definitions use)."""
+
+    title = "公文种类"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        used = Document.objects.values_list("kind", flat=True).distinct().order_by("kind")
+        return [(k, kind(k).title) for k in used]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     """Issued documents are read-only: a correction is issued from the case, as a new document."""
 
-    list_display = ("serial", "title", "complaint", "issued_at", "issued_by_name", "download")
-    list_filter = ("kind", "year")
+    list_display = (
+        "serial",
+        "title",
+        "kind_label",
+        "complaint",
+        "issued_at",
+        "issued_by_name",
+        "download",
+    )
+    list_filter = (KindFilter, "year")
     search_fields = ("serial", "complaint__tracking_number")
     # The text and data a document was filled with hold the complainant's personal data: the admin
     # does not show them (the PDF link gives the masked print to roles that may not see them).
@@ -77,6 +100,10 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="公文种类", ordering="kind")
+    def kind_label(self, obj):
+        return kind(obj.kind).title
 
     @admin.display(description="PDF")
     def download(self, obj):

@@ -104,7 +104,7 @@ class Document(models.Model):
     """One issued document. Written once: saving an existing row or deleting one is refused."""
 
     complaint = models.ForeignKey(
-        "cases.Complaint", on_delete=models.PROTECT, related_name="documents"
+        "cases.Complaint", on_delete=models.PROTECT, related_name="documents", verbose_name="投诉"
     )
     kind = models.CharField("公文种类", max_length=50)
     title = models.CharField("标题", max_length=100)

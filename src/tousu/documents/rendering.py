@@ -200,7 +200,7 @@ def build_context(
             "label": k.label,
             "due": chinese_datetime(k.due_at) if k.unit == "hours" else chinese_date(k.due_at),
             "amount": k.amount_text,
-            "basis": k.basis,
+            "basis": notice.public_basis(k.basis, complaint.process),
             "state": k.get_state_display(),
         }
         for k in complaint.clocks.exclude(state="stopped").order_by("due_at")

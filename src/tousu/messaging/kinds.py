@@ -25,6 +25,20 @@ def category(kind: str) -> str:
     return kind.split(".", 1)[0]
 
 
+# Notifications outside the preference categories, by their own kind.
+OTHER_NOTIFICATIONS: dict[str, str] = {
+    "triage": "风险预警",
+    "merged": "投诉合并",
+    "digest": "每日汇总",
+}
+
+
+def notification_label(kind: str) -> str:
+    """A notification's kind in words (the admin's column): never its code."""
+    c = category(kind)
+    return STAFF_CATEGORIES.get(c) or OTHER_NOTIFICATIONS.get(c) or "其他通知"
+
+
 # Messages to the complainant.
 ACKNOWLEDGEMENT = "acknowledgement"
 MATERIAL_REQUEST = "material_request"

@@ -70,7 +70,9 @@ class Message(models.Model):
         related_name="items",
     )
     # One message per event, kind, channel and recipient: a receiver that runs twice sends nothing twice.
-    key = models.CharField(max_length=200, unique=True, null=True, blank=True, editable=False)
+    key = models.CharField(
+        "去重键", max_length=200, unique=True, null=True, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "消息"
@@ -159,7 +161,10 @@ class Preference(models.Model):
     """How a person wants to hear about one category of hand-offs."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_preferences"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="message_preferences",
+        verbose_name="用户",
     )
     category = models.CharField("通知类别", max_length=30, choices=list(STAFF_CATEGORIES.items()))
     delivery = models.CharField("接收方式", max_length=10, choices=list(DELIVERIES.items()))
@@ -187,7 +192,7 @@ class OptOut(models.Model):
 
     channel = models.CharField("渠道", max_length=10, choices=list(CHANNELS.items()))
     # SHA-256 of "channel:address": unique on its own, and what every message looks up.
-    address_hash = models.CharField(max_length=64, unique=True, editable=False)
+    address_hash = models.CharField("地址摘要", max_length=64, unique=True, editable=False)
     source = models.CharField("来源", max_length=10, choices=SOURCES)
     complaint = models.ForeignKey(
         "cases.Complaint",

@@ -12,7 +12,10 @@ class PublicNoticeAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = (
         (None, {"fields": ("display_name", "portal_url", "intro")}),
-        ("投诉方式", {"fields": ("complaint_phone", "duty_phone", "mailbox", "email")}),
+        (
+            "投诉方式",
+            {"fields": ("complaint_phone", "duty_phone", "mailbox", "email", "rule_name")},
+        ),
         ("现场接待", {"fields": ("reception_hours", "reception_place")}),
         ("上级主管部门", {"fields": ("supervisor_name", "supervisor_phone", "supervisor_address")}),
         ("个人信息", {"fields": ("privacy_notice",)}),

@@ -5,6 +5,7 @@ count."""
 from __future__ import annotations
 
 import os
+import re
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +20,12 @@ DEFAULT_PRIVACY_NOTICE = (
     "不会提供给第三方。投诉材料按档案管理规定保存。匿名举报的，我们不要求您提供身份信息，"
     "但无法向您主动答复，请凭投诉编号和查询码自行查询。"
 )
+
+# Internal flow codes (F14 …) are the designers' references to the source charts: a complainant
+# sees the organisation's own rule instead.
+_LEADING_CODE = re.compile(r"^\s*F\d+[^：:（(]*[：:]\s*")
+_CODE_ASIDE = re.compile(r"\s*[（(][^）)]*(?<![A-Za-z0-9])F\d+[^）)]*[）)]")
+_CODE = re.compile(r"\s*(?<![A-Za-z0-9])F\d+(?![0-9])\s*")
 
 
 class PublicNotice(models.Model):
@@ -44,6 +51,12 @@ class PublicNotice(models.Model):
         "上级主管部门", max_length=100, blank=True, help_text="如：市卫生健康委员会"
     )
     supervisor_phone = models.CharField("主管部门投诉电话", max_length=50, blank=True)
+    rule_name = models.CharField(
+        "投诉处理制度名称",
+        max_length=100,
+        blank=True,
+        help_text="如：《某某医院投诉管理办法》。投诉人看到的时限依据写这个名称；不填则写流程名称",
+    )
     supervisor_address = models.CharField("主管部门地址", max_length=200, blank=True)
     portal_url = models.URLField(
         "投诉网站地址",
@@ -99,6 +112,19 @@ class PublicNotice(models.Model):
 
     def track_address(self, request=None) -> str:
         return self.public_address(request) + "track/"
+
+    def rule_name_for(self, process) -> str:
+        if name := self.rule_name.strip():
+            return name
+        return f"《{process.label}》" if process is not None else "本单位投诉处理规定"
+
+    def public_basis(self, basis: str, process) -> str:
+        """A clock's basis in the words a complainant may read: no internal flow codes."""
+        if not basis:
+            return ""
+        text = _LEADING_CODE.sub(lambda m: f"{self.rule_name_for(process)}：", basis, count=1)
+        text = _CODE_ASIDE.sub("", text)
+        return _CODE.sub("", text).strip()
 
 
 class SubmissionToken(models.Model):

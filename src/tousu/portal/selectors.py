@@ -36,6 +36,14 @@ def notice() -> PublicNotice:
     return PublicNotice.current()
 
 
+def rule_name(process) -> str:
+    return notice().rule_name_for(process)
+
+
+def public_basis(basis: str, process) -> str:
+    return notice().public_basis(basis, process)
+
+
 def organisation_name() -> str:
     return notice().organisation_name()
 
@@ -100,7 +108,7 @@ def _clock_row(clock: Clock, now) -> dict:
     return {
         "label": clock.label,
         "amount": clock.amount_text,
-        "basis": clock.basis,
+        "basis": public_basis(clock.basis, clock.complaint.process),
         "due": "" if clock.state == Clock.PAUSED else due,
         "state": state,
         "running": clock.state == Clock.RUNNING,

@@ -71,6 +71,10 @@ class FieldDef(Strict):
     # departments: the name of a `department` field of the same form that names the lead
     # department, chosen explicitly (never the first in a list).
     lead: Name | None = None
+    # A registration field that is also a party's detail: `respondent` (投诉对象: the respondent
+    # party's name) or `relation` (投诉人与患者关系: the complainant's relation). The registration
+    # form then asks it once, in the flow's own words, and the party is recorded from it.
+    party: Literal["respondent", "relation"] | None = None
 
     @property
     def effective_max_length(self) -> int:

@@ -19,7 +19,7 @@ class ProcessDefinition(models.Model):
     version = models.PositiveIntegerField("版本")
     label = models.CharField("中文名称", max_length=100)
     source = models.TextField("定义（YAML）")
-    checksum = models.CharField(max_length=64, editable=False)
+    checksum = models.CharField("校验和", max_length=64, editable=False)
     is_active = models.BooleanField("当前版本", default=True)
     installed_at = models.DateTimeField("安装时间", auto_now_add=True)
 

@@ -1,6 +1,7 @@
 """Installing flows: a template's definition, its departments and its category map."""
 
 from django.db import transaction
+from django.db.models import Max
 
 from tousu.accounts.models import Department
 from tousu.accounts.services import ensure_roles
@@ -36,10 +37,13 @@ def install_definition(source: str, file: str = "<definition>") -> ProcessDefini
     if definition.roles:
         ensure_roles({r.code: r.label for r in definition.roles})
     departments = {}
-    for dep in definition.departments:  # parents are declared before children
+    # Departments are listed in the order the template declares them (the organisation's order);
+    # a new one goes after those already there, an administrator's later reordering is kept.
+    start = (Department.objects.aggregate(m=Max("sort_order"))["m"] or 0) + 1
+    for i, dep in enumerate(definition.departments):  # parents are declared before children
         parent = departments.get(dep.parent) if dep.parent else None
         departments[dep.code], _ = Department.objects.get_or_create(
-            code=dep.code, defaults={"name": dep.label, "parent": parent}
+            code=dep.code, defaults={"name": dep.label, "parent": parent, "sort_order": start + i}
         )
     for cat in definition.categories:
         # An administrator's later change of the mapped department is kept.

@@ -235,6 +235,7 @@ def _graph_problems(d: ProcessDef):
         _duplicate_names,
         _chinese_labels,
         _choices_present,
+        _party_fields,
         _state_problems,
         _role_problems,
         _action_problems,
@@ -289,6 +290,20 @@ def _choices_present(d: ProcessDef):
     for loc, field in _all_fields(d):
         if field.type in ("choice", "multichoice") and not field.choices:
             yield (*_at(*loc, "choices"), "选择题字段需要 choices")
+
+
+def _party_fields(d: ProcessDef):
+    seen: set[str] = set()
+    for loc, field in _all_fields(d):
+        if field.party is None:
+            continue
+        if loc[0] != "fields":
+            yield (*_at(*loc, "party"), "party 只适用于登记字段（fields）")
+        elif field.type not in ("text", "choice"):
+            yield (*_at(*loc, "party"), "party 只适用于 text 或 choice 类型的字段")
+        elif field.party in seen:
+            yield (*_at(*loc, "party"), f"只能有一个字段记录 party: {field.party}")
+        seen.add(field.party)
 
 
 def _all_fields(d: ProcessDef):

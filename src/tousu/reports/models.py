@@ -289,7 +289,7 @@ class Report(models.Model):
     scheduled = models.BooleanField("定期生成", default=False)
     file = models.CharField("文件", max_length=200, blank=True)
     size = models.PositiveIntegerField("大小", default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
+    sha256 = models.CharField("文件摘要（SHA-256）", max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="生成人",

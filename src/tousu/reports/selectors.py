@@ -979,6 +979,8 @@ def _league(cur, prev, labels: Labels, clocks_by_dep: dict, backlog_by_dep: dict
     """Departments ranked by on-time rate, then satisfaction, then speed."""
     league = []
     for dep, m in cur.by_department.items():
+        if dep is None:  # 未分派 is no department: it is counted above, never ranked
+            continue
         met, late, overdue = clocks_by_dep.get(dep, (0, 0, 0))
         h = cur.handling.get(dep, {})
         verdicts = m["satisfied"] + m["basically"] + m["dissatisfied"]

@@ -68,7 +68,7 @@ def _filters(request, scope):
 
 
 def _choices(scope):
-    departments = Department.objects.filter(is_active=True).order_by("code")
+    departments = Department.objects.filter(is_active=True)  # the organisation's order
     if scope is not None:
         departments = departments.filter(pk__in=selectors.descendants(scope))
     categories = Category.objects.filter(is_active=True).order_by("process_name", "code")
@@ -113,6 +113,8 @@ def dashboard(request):
             "rest_query": query.urlencode(),
             "query": request.GET.urlencode(),
             "can_reports": request.user.has_role(*REPORT_ROLES),
+            # 院区/地点 is a hospital's notion: shown only where departments have one set.
+            "has_sites": Department.objects.exclude(site="").exists(),
             **_choices(scope),
         },
         status=status,

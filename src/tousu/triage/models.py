@@ -11,7 +11,7 @@ class TriageModel(models.Model):
     process_name = models.SlugField("流程", max_length=50)
     version = models.PositiveIntegerField("版本")
     file = models.CharField("文件", max_length=200, help_text="相对于数据目录下的 triage/")
-    sha256 = models.CharField(max_length=64, editable=False)
+    sha256 = models.CharField("文件摘要（SHA-256）", max_length=64, editable=False)
     algorithm = models.CharField("算法", max_length=100)
     sklearn_version = models.CharField("scikit-learn 版本", max_length=20)
     classes = models.JSONField("类别", default=list)

@@ -1,5 +1,8 @@
+import datetime as dt
+
 from django import forms
 from django.urls import reverse
+from django.utils import timezone
 
 from tousu.cases import engine
 from tousu.cases.forms import ChineseForm, form_field
@@ -28,6 +31,13 @@ class RegistrationForm(ChineseForm):
     attachments, and on-the-spot resolution recorded in the same step."""
 
     channel = forms.ChoiceField(label="渠道")
+    received_at = forms.DateTimeField(
+        label="收到时间",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="信件、转办件等早先收到的，填写实际收到的时间；时限从此起算。不填为现在",
+        error_messages={"invalid": "收到时间格式不正确，应如 2026-03-05 14:30"},
+    )
     complainant_name = forms.CharField(label="投诉人姓名", max_length=100, required=False)
     complainant_phone = forms.CharField(label="联系电话", max_length=30, required=False)
     complainant_email = forms.EmailField(
@@ -53,6 +63,9 @@ class RegistrationForm(ChineseForm):
         required=False,
         help_text="JPG、PNG、GIF、WebP 图片或 PDF，每个不超过 10 MB",
     )
+    checklist = forms.MultipleChoiceField(
+        label="接待要点", required=False, widget=forms.CheckboxSelectMultiple
+    )
     on_the_spot = forms.BooleanField(label="已当场解决", required=False)
     confirm_new = forms.BooleanField(label="仍然登记为新投诉", required=False)
 
@@ -76,6 +89,18 @@ class RegistrationForm(ChineseForm):
             {**live, "hx-trigger": "keyup changed delay:700ms, change"}
         )
         self.fields["complainant_phone"].widget.attrs.update({**live, "hx-trigger": "change"})
+        # Asked once: a flow field that records the respondent or the relation replaces ours.
+        for f in definition.fields:
+            if f.party == "respondent":
+                del self.fields["respondent"]
+            elif f.party == "relation":
+                del self.fields["relation"]
+        if definition.checklist:
+            self.fields["checklist"].choices = [(c.name, c.label) for c in definition.checklist]
+            # Ticked beside the form, in the checklist card: the inputs belong to this form.
+            self.fields["checklist"].widget.attrs["form"] = "register-form"
+        else:
+            del self.fields["checklist"]
         self.sector_fields = [f.name for f in definition.fields]
         for f in definition.fields:
             self.fields[f"f_{f.name}"] = form_field(f, process.name)
@@ -90,6 +115,18 @@ class RegistrationForm(ChineseForm):
                 field = form_field(f, process.name)
                 field.required = False  # required only when the box is ticked (checked in clean)
                 self.fields[f"spot_{f.name}"] = field
+
+    def clean_received_at(self):
+        value = self.cleaned_data.get("received_at")
+        if value is None:
+            return None
+        now = timezone.now()
+        if value > now + dt.timedelta(minutes=5):
+            local = timezone.localtime(now).strftime("%Y-%m-%d %H:%M")
+            raise forms.ValidationError(f"收到时间不能晚于现在（{local}）")
+        if value.year < 2000:
+            raise forms.ValidationError("收到时间不能早于 2000-01-01")
+        return value
 
     def clean(self):
         data = super().clean()
@@ -120,10 +157,10 @@ class RegistrationForm(ChineseForm):
                     "name": d["complainant_name"],
                     "phone": d["complainant_phone"],
                     "email": d.get("complainant_email", ""),
-                    "relation": d["relation"],
+                    "relation": d.get("relation", ""),
                 }
             )
-        if d["respondent"]:
+        if d.get("respondent"):
             parties.append({"role": "respondent", "kind": "department", "name": d["respondent"]})
         return {
             "channel": d["channel"],
@@ -131,6 +168,8 @@ class RegistrationForm(ChineseForm):
             "request": d["request"],
             "category": d["category"] or None,
             "parties": parties,
+            "received_at": d.get("received_at"),
+            "checklist": d.get("checklist", []),
             "fields": {
                 n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")
             },
