@@ -31,6 +31,7 @@ from .rules import (
 )
 
 REPEAT_WINDOW_DAYS = 365
+WAVE_ACTIONS = ("wave_started", "wave_joined")
 _KEY = b"tousu-reports-complainant-v1"  # a pseudonym for grouping, not a secret
 CLOCK_STATES = {
     "running": ClockFact.RUNNING,
@@ -84,7 +85,10 @@ def case_values(
     routes: list[str] = []
     outcome, respondent = "", ""
     capa_verified, capa_failed = False, 0
+    wave = None  # the case started a wave of collective complaints, or joined one (triage/waves.py)
     for action, payload in events:
+        if action in WAVE_ACTIONS:
+            wave = action
         if satisfaction == NO_VERDICT:  # the first verdict: how the first answer was received
             if action in rules.verdict_fields:
                 code = SATISFACTION_CODES.get(payload.get(rules.verdict_fields[action]))
@@ -132,7 +136,11 @@ def case_values(
         "channel": channel,
         "respondent": respondent.strip()[:100],
         "complainant_key": key,
-        "collective": max(len(complainants), headcount) >= rules.collective_threshold,
+        # A wave counts once, on its first case; a joint complaint not (yet) seen by the wave check
+        # (generated data, registration before commit) by its own headcount.
+        "collective": wave == "wave_started"
+        if wave
+        else max(len(complainants), headcount) >= rules.collective_threshold,
         "handling_days": calendar.workdays_between(received, closed) if closed else None,
         "satisfaction": satisfaction,
         "reopened": reopened,
