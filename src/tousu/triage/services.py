@@ -431,12 +431,16 @@ def merge(
         {"primary": main.pk, "primary_number": main.tracking_number, "clocks_stopped": running},
         note,
     )
-    # The clocks were stopped by a bulk update (no signal): the duplicate's statistics facts and
-    # their monthly rollups are recomputed here, in this transaction.
+    # The duplicate's matter is handled on the primary: the engine closes it, with an event on
+    # both cases (cases/engine.close_by_system), and recomputes its statistics facts.
+    from tousu.cases.engine import close_by_system
     from tousu.reports.facts import refresh as refresh_facts
 
-    refresh_facts(dup)
-
+    if (
+        close_by_system(dup, reason=f"已并入投诉 {main.tracking_number}", user=user, related=main)
+        is None
+    ):
+        refresh_facts(dup)  # already closed: its clocks were stopped by a bulk update all the same
     # The primary carries the more serious of the two, so leadership sees it there.
     if SEVERITY_RANK.get(dup.severity, 0) > SEVERITY_RANK.get(main.severity, 0):
         Complaint.objects.filter(pk=main.pk).update(severity=dup.severity)
