@@ -297,6 +297,10 @@ def waves_list(request, process: str | None = None):
         .filter(pk__in=[m.complaint_id for w in rows for m in w.members.all()])
         .values_list("pk", flat=True)
     )
+    from tousu.cases.selectors import masks_for
+
+    # The respondent may be a person named on the first case: masked as every list is.
+    masks = masks_for([w.first for w in rows])
     out = []
     for w in rows:
         cases = [
@@ -315,7 +319,7 @@ def waves_list(request, process: str | None = None):
             {
                 "id": w.pk,
                 "process": w.process_name,
-                "respondent": w.respondent,
+                "respondent": masks[w.first_id].text(w.respondent),
                 "people": w.people,
                 "threshold": w.threshold,
                 "started_at": w.started_at,

@@ -268,13 +268,15 @@ def _notify(wave: Wave, first: Complaint, count: int) -> None:
     from tousu.cases.privacy import CaseMask
     from tousu.messaging.outbox import notify_staff, users_with_roles
 
-    title = CaseMask.for_case(first, events=[]).text(first.title[:30])
+    mask = CaseMask.for_case(first, events=[])  # the message leaves by e-mail: masked
+    title = mask.text(first.title[:30])
+    respondent = mask.text(wave.respondent)
     notify_staff(
         users_with_roles(ALERT_ROLES),
         kind="risk.wave",
         text=(
             f"群体性投诉：近 {window_days()} 日 {count} 位投诉人反映同一事项"
-            f"{'（被投诉方：' + wave.respondent + '）' if wave.respondent else ''}，"
+            f"{'（被投诉方：' + respondent + '）' if respondent else ''}，"
             f"首件 {first.tracking_number}「{title}」"
         ),
         complaint=first,
@@ -284,7 +286,7 @@ def _notify(wave: Wave, first: Complaint, count: int) -> None:
 
 
 def waves(process_name: str | None = None):
-    qs = Wave.objects.select_related("first").prefetch_related("members__complaint")
+    qs = Wave.objects.select_related("first__process").prefetch_related("members__complaint")
     if process_name:
         qs = qs.filter(process_name=process_name)
     return qs.order_by("-started_at")
