@@ -14,6 +14,7 @@ urlpatterns = [
     path("staff/reports/", include("tousu.reports.urls")),
     path("staff/work/", include("tousu.owners.urls")),
     path("staff/supervision/", include("tousu.supervision.urls")),
+    path("staff/triage/", include("tousu.triage.urls")),
     path("staff/messages/", include("tousu.messaging.urls")),
     path("messages/", include("tousu.messaging.public_urls")),
     path("staff/documents/", include("tousu.documents.urls")),

@@ -46,6 +46,9 @@ def test_init_with_demo_creates_cases_in_several_states(template):
         "auto_assigned",
         "supervised",
         "chased",
+        # A collective complaint (triage/waves.py).
+        "wave_started",
+        "wave_joined",
     }
     assert set(cases.values_list("events__action", flat=True)) <= actions
 
@@ -68,3 +71,32 @@ def test_default_process_of_the_demo_organisation_is_installed(template):
 
     initialise(template, with_demo=False)
     assert active_process(Organisation.current().default_process) is not None
+
+
+@pytest.mark.parametrize("template", ["hospital", "property", "tourism-authority"])
+def test_demo_has_a_realistic_few_collective_complaints(
+    template, django_capture_on_commit_callbacks
+):
+    """群体性事件 on at most 5 % of the demo's cases, and the dashboard's 集体投诉 is the number of
+    waves the flag marks (each wave counted once, in the period of its first case)."""
+    from datetime import date, timedelta
+
+    from tousu.demo.walk import initialise
+
+    from tousu.cases.models import Complaint
+    from tousu.reports import selectors
+    from tousu.reports.periods import Period
+    from tousu.triage.models import Wave, WaveMember
+
+    with django_capture_on_commit_callbacks(execute=True):
+        initialise(template, with_demo=True, cases=40)
+    cases = list(Complaint.objects.values_list("pk", "flags"))
+    flagged = {pk for pk, flags in cases if "risk_collective" in flags}
+    assert len(flagged) <= 0.05 * len(cases), f"{len(flagged)} / {len(cases)} 件带群体性事件标记"
+    waves = Wave.objects.count()
+    assert waves >= 1
+    assert flagged == set(WaveMember.objects.values_list("complaint_id", flat=True))
+    today = date.today()
+    period = Period("range", today - timedelta(days=60), today + timedelta(days=1))
+    d = selectors.dashboard(selectors.make_filters(period), use_cache=False)
+    assert d["k"]["collective"] == waves

@@ -248,6 +248,9 @@ def web_body(key: str, variant: str, w) -> dict:
         "staff/supervision/cases/<int:pk>/supervise/<int:supervision_id>/answer/": {
             "answer": "矩阵回复"
         },
+        "staff/triage/cases/<int:pk>/link/": {"other": w.cases["A2"].pk},
+        "staff/triage/cases/<int:pk>/unlink/": {"other": w.cases["A2"].pk},
+        "staff/triage/cases/<int:pk>/merge/": {"duplicate": w.cases["A2"].pk, "note": "矩阵"},
         "staff/messages/settings/": {"chased": "digest"},
         "staff/messages/cases/<int:pk>/optout/": {"on": "1"},
     }.get(key, {})

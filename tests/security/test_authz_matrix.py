@@ -152,6 +152,18 @@ MATRIX: dict[str, dict[str, str]] = {
         "POST":                         "L     L     302   302   302w  302w  302   302   302   302",
         "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
     },
+    "staff/triage/cases/<int:pk>/link/": {  # with case A2; the roles of the API's link
+        "POST":                         "L     L     302w  302w  302   302   302w  302   302   302",
+        "POST@B":                       "L     L     302w  302w  403   403   302w  302   302   302",
+    },
+    "staff/triage/cases/<int:pk>/unlink/": {  # not linked: refused with a message, nothing written
+        "POST":                         "L     L     302   302   302   302   302   302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/triage/cases/<int:pk>/merge/": {  # A2 merged into the case (and closed)
+        "POST":                         "L     L     302   302w  302   302   302w  302   302   302",
+        "POST@B":                       "L     L     302   302w  403   403   302w  302   302   302",
+    },
     "staff/messages/settings/": {  # each person their own
         "GET":                          "L     L     200   200   200   200   200   200   200   200",
         "POST":                         "L     L     302w  302w  302w  302w  302w  302w  302w  302w",
@@ -406,6 +418,9 @@ MATRIX: dict[str, dict[str, str]] = {
     "api/v1/triage/complaints/<complaint_id>/merge": {  # A2 merged into the case
         "POST":                                         "401   401   403   201w  403   403   201w  403   403   403   201w",
         "POST@B":                                       "401   401   403   201w  403   403   201w  403   403   403   403",
+    },
+    "api/v1/triage/waves": {  # staff; each sees the waves among the cases it may open
+        "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",
     },
     "api/v1/complaints/<complaint_id>/owner": {  # the department's head, or a leader
         "POST":                                         "401   401   403   403   403   200w  200w  403   403   403   403",

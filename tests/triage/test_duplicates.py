@@ -111,21 +111,34 @@ def test_merging_keeps_both_event_logs(hospital):
     assert len(own_before[duplicate.pk]) == 2
     services.merge(primary, duplicate, hospital.users["officer"], "重复投诉")
 
-    # Nothing of either log is lost or rewritten; each gains one event naming the other.
-    for c, action in ((primary, "merged_in"), (duplicate, "merged_into")):
+    # Nothing of either log is lost or rewritten; each gains the events naming the other: the
+    # merge, and the duplicate closed through the engine (cases/engine.close_by_system).
+    for c, actions in (
+        (primary, ["merged_in", "related_closed"]),
+        (duplicate, ["merged_into", "closed_by_system"]),
+    ):
         after = list(c.events.order_by("id").values_list("pk", "action"))
         assert after[: len(own_before[c.pk])] == own_before[c.pk]
-        assert [a for _, a in after[len(own_before[c.pk]) :]] == [action]
+        assert [a for _, a in after[len(own_before[c.pk]) :]] == actions
     # The primary shows both logs, each event still belonging to its own case.
     combined = selectors.events_with_merged(primary)
+    new = ["merged_in", "merged_into", "closed_by_system", "related_closed"]
     assert {e.pk for e in combined} == {pk for log in own_before.values() for pk, _ in log} | set(
-        Event.objects.filter(action__in=["merged_in", "merged_into"]).values_list("pk", flat=True)
+        Event.objects.filter(action__in=new).values_list("pk", flat=True)
     )
     assert {e.complaint_id for e in combined} == {primary.pk, duplicate.pk}
     assert [e.created_at for e in combined] == sorted(e.created_at for e in combined)
 
     dup = Complaint.objects.get(pk=duplicate.pk)
-    assert "merged" in dup.flags and dup.version == duplicate.version + 1
+    assert "merged" in dup.flags and dup.version == duplicate.version + 2
+    assert dup.state == "closed" and dup.closed_at is not None
+    closing = dup.events.get(action="closed_by_system")
+    assert closing.to_state == "closed" and primary.tracking_number in closing.label
+    assert primary.events.get(action="related_closed").payload["other"] == dup.pk
+    assert not dup.tasks.filter(state="open").exists()
+    from tousu.reports.models import CaseFact
+
+    assert CaseFact.objects.get(complaint_id=dup.pk).closed_day is not None
     assert not Clock.objects.filter(complaint=dup).exclude(state=Clock.STOPPED).exists()
     assert dup.events.get(action="merged_into").payload["primary"] == primary.pk
     assert [v.kind for v in selectors.links_of(primary)] == ["merged_in"]

@@ -21,8 +21,8 @@ RAISING = [
     ("我们已经请了律师，准备去法院起诉医院", "risk_lawsuit"),
     ("不赔偿就打官司，我们奉陪到底", "risk_lawsuit"),
     ("如果再不处理我就去法院起诉你们", "risk_lawsuit"),
-    ("全楼几十户业主准备明天去售楼处拉横幅", "risk_collective"),
-    ("我们二十多位业主联名投诉物业", "risk_collective"),
+    ("全楼几十户业主准备明天去售楼处拉横幅", "risk_mass_action"),
+    ("我们二十多位业主联名投诉物业", "risk_mass_action"),
     ("孩子在游乐场被铁丝划伤了脸，流了很多血", "risk_minor"),
     ("三岁的孩子在电梯里被夹到手", "risk_minor"),
     ("没办法，只能起诉了", "risk_lawsuit"),
@@ -139,48 +139,6 @@ def test_negated_complaint_is_not_marked_and_nobody_is_notified(hospital, text):
     assert c.flags == [] and c.severity == "normal"
     assert not c.events.filter(action="risk_flagged").exists()
     assert not Notification.objects.filter(complaint=c).exists()
-
-
-@pytest.fixture
-def register_committed(django_capture_on_commit_callbacks):
-    """Registration with its after-commit work run (the collective check)."""
-
-    def _register(org, text, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return org.register(text, **kwargs)
-
-    return _register
-
-
-@pytest.mark.django_db
-def test_collective_complaint_from_several_complainants(property_org, register_committed):
-    from tousu.cases.models import Complaint
-    from tousu.clocks.models import Notification
-
-    text = "小区东门外的工地每天晚上施工到凌晨两点，噪音太大，老人孩子都睡不着，请物业出面协调"
-    a = register_committed(property_org, text, phone="13900000001")
-    b = register_committed(property_org, text + "！", phone="13900000002")
-    assert "risk_collective" not in Complaint.objects.get(pk=b.pk).flags  # two people: not yet
-    c = register_committed(property_org, "业主反映：" + text, phone="13900000003")
-    c = Complaint.objects.get(pk=c.pk)
-    assert "risk_collective" in c.flags and c.severity == "serious"
-    assert "3 位投诉人" in c.events.get(action="risk_flagged").comment
-    assert Notification.objects.filter(complaint=c, kind="triage.risk").count() == 2
-    # The fourth of the wave is marked too, but leadership is not told again.
-    d = Complaint.objects.get(pk=register_committed(property_org, text, phone="13900000004").pk)
-    assert "risk_collective" in d.flags
-    assert not Notification.objects.filter(complaint=d).exists()
-    assert "risk_collective" not in Complaint.objects.get(pk=a.pk).flags
-
-
-@pytest.mark.django_db
-def test_same_complainant_repeating_is_no_collective_action(property_org, register_committed):
-    from tousu.cases.models import Complaint
-
-    text = "楼道里的感应灯坏了一个多月了，晚上上下楼黑乎乎的，报修三次都没人来修"
-    for _ in range(4):
-        c = register_committed(property_org, text, phone="13900000009")
-    assert "risk_collective" not in Complaint.objects.get(pk=c.pk).flags
 
 
 @pytest.mark.django_db

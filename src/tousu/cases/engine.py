@@ -32,7 +32,7 @@ from .errors import Conflict, Forbidden, Invalid, NotPossible
 from .forms import form_class, json_value, type_errors
 from .hooks import clock_rules
 from .models import Complaint, Event, Task
-from .signals import action_applied
+from .signals import action_applied, closed_by_system
 
 # Actions that record rather than decide: left out of the "waiting for me" queues. A definition
 # marks its own with `routine: true`; notes are routine in every flow.
@@ -647,3 +647,84 @@ def _notify(complaint: Complaint, notes, facts, form=None) -> None:
 def notify_registered(complaint: Complaint) -> None:
     """The notifications the definition asks for when a case is registered."""
     _notify(complaint, complaint.definition.registration.notify, _facts(complaint))
+
+
+def system_closed_state(definition: ProcessDef) -> str:
+    """Where the system puts a case it closes (a merged duplicate): the state named `closed` when
+    the definition has one (已结案), else its first final state (已归档)."""
+    states = [s for s in definition.states if s.final or s.closed]
+    chosen = next((s for s in states if s.name == "closed"), None)
+    return (chosen or next(s for s in states if s.final)).name
+
+
+def close_by_system(
+    complaint: Complaint,
+    *,
+    reason: str,
+    user: User | None = None,
+    related: Complaint | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> Event | None:
+    """Close a case outside its flow's actions, because the system (or an office decision taken
+    elsewhere, such as a merge) settled it: the case moves to `system_closed_state`, its open tasks
+    end, its running clocks stop, and an event says why — on the case, and on `related` (the case
+    that took it over). A case already closed is left as it is (None)."""
+    definition = complaint.definition
+    if complaint.state in definition.closed_states:
+        return None
+    now = timezone.now()
+    to_state, from_state = system_closed_state(definition), complaint.state
+    actor_name = str(user) if user is not None else "系统"
+    with transaction.atomic():
+        updated = Complaint.objects.filter(pk=complaint.pk, version=complaint.version).update(
+            state=to_state, closed_at=now, version=F("version") + 1, updated_at=now
+        )
+        if not updated:
+            raise Conflict("投诉已被他人更新，请刷新后重试")
+        complaint.state, complaint.closed_at, complaint.updated_at = to_state, now, now
+        complaint.version += 1
+        complaint.__dict__.pop("_case_facts", None)
+        label = f"系统结案：{reason}"
+        event = Event.objects.create(
+            complaint=complaint,
+            action="closed_by_system",
+            label=label[:100],
+            from_state=from_state,
+            to_state=to_state,
+            actor=user,
+            actor_name=actor_name,
+            via="system",
+            payload={
+                **(payload or {}),
+                **(
+                    {"related": related.pk, "related_number": related.tracking_number}
+                    if related
+                    else {}
+                ),
+            },
+            comment=reason,
+            round=complaint.round,
+            created_at=now,
+        )
+        Task.objects.filter(complaint=complaint, state=Task.OPEN).update(
+            state=Task.DONE, closed_at=now, closed_by=event
+        )
+        clock_rules().stop_all(complaint, now)
+        if related is not None:
+            Event.objects.create(
+                complaint=related,
+                action="related_closed",
+                label=f"投诉 {complaint.tracking_number} 已结案"[:100],
+                from_state=related.state,
+                to_state=related.state,
+                actor=user,
+                actor_name=actor_name,
+                via="system",
+                payload={"other": complaint.pk, "other_number": complaint.tracking_number},
+                comment=reason,
+                round=related.round,
+                created_at=now,
+            )
+        # The statistics (reports.facts) follow the state, closing day and stopped clocks.
+        closed_by_system.send(sender=Complaint, complaint=complaint, event=event, related=related)
+    return event

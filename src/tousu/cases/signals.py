@@ -9,3 +9,5 @@ from django.dispatch import Signal
 complaint_registered = Signal()
 # complaint, action (ActionDef), event, user
 action_applied = Signal()
+# complaint, event, related (or None): a case closed outside its flow's actions (a merged duplicate)
+closed_by_system = Signal()

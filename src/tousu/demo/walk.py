@@ -247,6 +247,26 @@ def _train_triage(name: str) -> None:
         triage.train(name, with_cases=False)
 
 
+JOINT_TEXT = (
+    "我们{n}人联名反映同一件事：上个月起多次反映的问题至今没有解决，每次都说在处理，"
+    "却没有人说明原因和进展，大家都等不下去了，请尽快查明并给我们书面答复。"
+)
+
+
+def _person(rng: random.Random) -> dict:
+    return {
+        "role": "complainant",
+        "name": f"{rng.choice(SURNAMES)}{rng.choice(['先生', '女士'])}",
+        "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
+    }
+
+
+def collective_threshold(process) -> int:
+    from tousu.reports.rules import rules_for
+
+    return rules_for(process).collective_threshold
+
+
 @transaction.atomic
 def initialise(
     template: str, *, org_name: str | None = None, with_demo: bool = False, cases: int = 40
@@ -313,22 +333,33 @@ def initialise(
         if definition.demo_texts
         else DEMO_TEXTS
     )
+    # A text comes back from at most two people (repeat complaints), never from a crowd: the demo's
+    # only collective complaint is the joint one at the end (triage/waves.py).
+    people: dict[tuple[int, int], dict] = {}
     for i in range(cases):
+        joint = i == cases - 1 and cases >= 20
         channel, content, request = texts[i % len(texts)]
         channel = channel if channel in channels else rng.choice(channels)
+        complainants = [
+            people.setdefault(
+                (i % len(texts), (i // len(texts)) % 2),
+                {
+                    "role": "complainant",
+                    "name": f"{rng.choice(SURNAMES)}先生",
+                    "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
+                },
+            )
+        ]
+        if joint:
+            complainants = [_person(rng) for _ in range(collective_threshold(process))]
+            content, request = JOINT_TEXT.format(n=len(complainants)), "要求给出书面答复"
         complaint, _ = services.register_complaint(
             process=process,
             user=registrar,
             channel=channel,
             content=content,
             request=request,
-            parties=[
-                {
-                    "role": "complainant",
-                    "name": f"{rng.choice(SURNAMES)}先生",
-                    "phone": f"1{rng.randint(3, 9)}{rng.randint(0, 999999999):09d}",
-                }
-            ],
+            parties=complainants,
             fields={
                 f.name: v
                 for f in definition.fields

@@ -11,6 +11,7 @@ STAFF_CATEGORIES: dict[str, str] = {
     "chased": "催办",
     "supervised": "督办、督办时限与督办回复",
     "clock": "时限预警与超时",
+    "risk": "群体性投诉",
 }
 
 INAPP, EMAIL, DIGEST = "inapp", "email", "digest"

@@ -233,7 +233,10 @@ def _kind(complaint, action, event, definition) -> str | None:
 
 
 def clock_extended(sender, clock, event, reason="", **kwargs) -> None:
-    if clock.name == "supervision":  # 督办 is the office's own deadline, not the complainant's
+    # Only a deadline owed to the complainant (the definition's `public: true`): not 督办, which no
+    # definition names, nor a department's internal period. The portal shows the same ones.
+    defined = clock.complaint.definition.clock(clock.name)
+    if defined is None or not defined.public:
         return
     due = clock.due_at
     when = chinese_datetime(due) if clock.unit in ("hours", "working_hours") else chinese_date(due)

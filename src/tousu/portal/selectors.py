@@ -135,7 +135,12 @@ def public_case(complaint: Complaint) -> dict:
             }
         )
     now = timezone.now()
-    clocks = [_clock_row(k, now) for k in complaint.clocks.order_by("started_at", "id")]
+    # Only the deadlines the definition owes the complainant (`public: true`); internal ones (a
+    # department's period, the 督办 clock, which no definition names) stay on the staff pages.
+    # A paused internal clock still says the case waits for their material.
+    own = list(complaint.clocks.order_by("started_at", "id"))
+    public = {k.name for k in definition.clocks if k.public}
+    clocks = [_clock_row(k, now) for k in own if k.name in public]
     actions = [a for a in possible_actions(complaint, Complainant()) if COMPLAINANT in a.roles]
     names_now = {a.name for a in actions}
     rating = rating_actions(actions)
@@ -143,7 +148,7 @@ def public_case(complaint: Complaint) -> dict:
     closed = complaint.state in definition.closed_states
     can_provide = MATERIAL_ACTION in names_now
     # Waiting for them: a request for material paused a clock (some flows take material any time).
-    waiting = can_provide and any(k["state"] == CLOCK_STATES[Clock.PAUSED] for k in clocks)
+    waiting = can_provide and any(k.state == Clock.PAUSED for k in own)
     if waiting:
         status = "待您补充材料"
     elif rating:

@@ -189,6 +189,9 @@ class ActionDef(Strict):
 class ClockDef(Strict):
     name: Name
     label: Label
+    # A deadline owed to the complainant (答复时限), shown on the portal; the others (a department's
+    # internal 派工单 period, a 督办 clock) are the office's business and stay on the staff pages.
+    public: bool = False
     basis: str = Field(min_length=1, max_length=500)
     unit: Literal["hours", "calendar_days", "working_days", "working_hours"]
     amount: float | None = Field(default=None, gt=0, le=10000)

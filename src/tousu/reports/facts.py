@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db import connection, transaction
 
 from tousu.cases.models import Complaint, Event, Party
-from tousu.cases.signals import action_applied, complaint_registered
+from tousu.cases.signals import action_applied, closed_by_system, complaint_registered
 from tousu.clocks.models import Clock
 from tousu.clocks.services import calendar
 from tousu.clocks.signals import clock_breached
@@ -38,6 +38,7 @@ from .rules import (
 )
 
 REPEAT_WINDOW_DAYS = 365
+WAVE_ACTIONS = ("wave_started", "wave_joined")
 _KEY = b"tousu-reports-complainant-v1"  # a pseudonym for grouping, not a secret
 CLOCK_STATES = {
     "running": ClockFact.RUNNING,
@@ -91,7 +92,10 @@ def case_values(
     routes: list[str] = []
     outcome, respondent = "", ""
     capa_verified, capa_failed = False, 0
+    wave = None  # the case started a wave of collective complaints, or joined one (triage/waves.py)
     for action, payload in events:
+        if action in WAVE_ACTIONS:
+            wave = action
         if satisfaction == NO_VERDICT:  # the first verdict: how the first answer was received
             if action in rules.verdict_fields:
                 code = SATISFACTION_CODES.get(payload.get(rules.verdict_fields[action]))
@@ -139,7 +143,11 @@ def case_values(
         "channel": channel,
         "respondent": respondent.strip()[:100],
         "complainant_key": key,
-        "collective": max(len(complainants), headcount) >= rules.collective_threshold,
+        # A wave counts once, on its first case; a joint complaint not (yet) seen by the wave check
+        # (generated data, registration before commit) by its own headcount.
+        "collective": wave == "wave_started"
+        if wave
+        else max(len(complainants), headcount) >= rules.collective_threshold,
         "handling_days": calendar.workdays_between(received, closed) if closed else None,
         "satisfaction": satisfaction,
         "reopened": reopened,
@@ -363,6 +371,10 @@ def on_action(sender, complaint, action, event, **kwargs) -> None:
     refresh(complaint)
 
 
+def on_closed_by_system(sender, complaint, event, **kwargs) -> None:
+    refresh(complaint)
+
+
 def on_clock_saved(sender, instance, created, **kwargs) -> None:
     if not created:
         refresh_clock(instance)
@@ -379,6 +391,7 @@ def connect() -> None:
 
     complaint_registered.connect(on_registered, dispatch_uid="reports.facts.registered")
     action_applied.connect(on_action, dispatch_uid="reports.facts.action")
+    closed_by_system.connect(on_closed_by_system, dispatch_uid="reports.facts.closed_by_system")
     post_save.connect(on_clock_saved, sender=Clock, dispatch_uid="reports.facts.clock")
     clock_breached.connect(on_clock_breached, dispatch_uid="reports.facts.clock_breached")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
 from tousu.api import access
 from tousu.api.params import Id
@@ -70,13 +70,28 @@ def _out(s, now=None) -> dict:
 
 
 @router.post("/complaints/{complaint_id}/chase", response={200: Chased, **WRITE}, summary="催办")
-def chase(request, complaint_id: Id, payload: ChaseIn):
-    """投诉专员或领导催办：通知承办人和责任部门负责人，记为事件，投诉的催办次数加一。"""
+def chase(
+    request,
+    complaint_id: Id,
+    payload: ChaseIn,
+    idempotency_key: str | None = Header(
+        None,
+        alias="Idempotency-Key",
+        description="重试时带同一个键：只催办一次，并返回第一次的结果",
+    ),
+):
+    """投诉专员或领导催办：通知承办人和责任部门负责人，记为事件，投诉的催办次数加一。带
+    `Idempotency-Key` 头的重复请求只催办一次。"""
     complaint = access.complaint(request, complaint_id)
     event = services.chase(
-        complaint, request.user, payload.note, via="api", actor_name=access.actor(request)
+        complaint,
+        request.user,
+        payload.note,
+        via="api",
+        actor_name=access.actor(request),
+        key=idempotency_key,
     )
-    return Status(200, {"event_id": event.pk, "chase_count": complaint.chase_count})
+    return Status(200, {"event_id": event.pk, "chase_count": event.payload["count"]})
 
 
 @router.get(

@@ -57,15 +57,55 @@ def _title(complaint: Complaint) -> str:
     return f"{complaint.tracking_number}「{complaint.title[:30]}」"
 
 
-@transaction.atomic
 def chase(
-    complaint: Complaint, user: User, note: str = "", *, via: str = "web", actor_name: str = ""
+    complaint: Complaint,
+    user: User,
+    note: str = "",
+    *,
+    via: str = "web",
+    actor_name: str = "",
+    key: str | None = None,
 ) -> Event:
+    """Chase a case. With an idempotency key (the API's Idempotency-Key header, the web form's
+    one-time token) a retried request creates nothing twice: it answers with the first 催办's
+    event, whose payload holds the count it made."""
+    note = (note or "").strip()[:500]
+    if not key:
+        with transaction.atomic():
+            return _chase(complaint, user, note, via=via, actor_name=actor_name)
+    from tousu.cases.models import IdempotencyRecord
+    from tousu.cases.services import fingerprint
+
+    if len(key) > 100:
+        raise Invalid("Idempotency-Key 最长 100 个字符")
+    print_ = fingerprint({"chase": complaint.pk, "note": note})
+    for _ in range(2):
+        record = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if record:
+            if record.fingerprint != print_:
+                raise Invalid("该 Idempotency-Key 已用于内容不同的请求；请为新请求使用新的键")
+            return Event.objects.get(pk=record.body["event_id"])
+        try:
+            with transaction.atomic():
+                event = _chase(complaint, user, note, via=via, actor_name=actor_name)
+                IdempotencyRecord.objects.create(
+                    user=user,
+                    key=key,
+                    fingerprint=print_,
+                    status_code=200,
+                    body={"event_id": event.pk, "chase_count": event.payload["count"]},
+                )
+            return event
+        except IntegrityError:
+            continue  # the same key won a race: answer with its 催办
+    raise Invalid("Idempotency-Key 冲突，请重试")
+
+
+def _chase(complaint: Complaint, user: User, note: str, *, via: str, actor_name: str) -> Event:
     if not user.has_role(*CHASE_ROLES):
         raise Forbidden("只有投诉专员或领导可以催办")
     if _is_closed(complaint):
         raise Invalid("该投诉已结案，无需催办")
-    note = (note or "").strip()[:500]
     Complaint.objects.filter(pk=complaint.pk).update(chase_count=F("chase_count") + 1)
     complaint.chase_count = (
         Complaint.objects.filter(pk=complaint.pk).values_list("chase_count", flat=True).get()

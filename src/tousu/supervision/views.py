@@ -26,8 +26,16 @@ def chase(request, pk):
     if error:
         return error
     try:
-        services.chase(complaint, request.user, request.POST.get("note", ""))
-        messages.success(request, f"已催办（第 {complaint.chase_count} 次）")
+        # The form's one-time token: a double click or a resent form chases once.
+        event = services.chase(
+            complaint,
+            request.user,
+            request.POST.get("note", ""),
+            key=("form:" + request.POST["form_token"][:90])
+            if request.POST.get("form_token")
+            else None,
+        )
+        messages.success(request, f"已催办（第 {event.payload['count']} 次）")
     except CaseError as exc:
         messages.error(request, exc.message)
     return _back(request, pk)

@@ -263,3 +263,67 @@ def models(request, process: str | None = None):
         }
         for m in selectors.models_of(process)
     ]
+
+
+class WaveCaseOut(Schema):
+    id: int
+    tracking_number: str
+    received_at: datetime
+    similarity: float
+
+
+class WaveOut(Schema):
+    id: int
+    process: str
+    respondent: str
+    people: int = Field(..., description="不同投诉人的人数")
+    threshold: int = Field(..., description="认定为群体性投诉所需的人数（按模板）")
+    started_at: datetime
+    first: str = Field(..., description="首件投诉编号（统计中的集体投诉按首件计一次）")
+    cases: list[WaveCaseOut] = Field(..., description="调用方可查看的本批投诉")
+
+
+@router.get("/waves", response={200: list[WaveOut], **ERRORS}, summary="群体性投诉")
+def waves_list(request, process: str | None = None):
+    """同一事项或同一被投诉方、时间窗口内不同投诉人达到模板规定人数的投诉批次；每批的每件投诉都带
+    「群体性事件」标记，统计中的集体投诉数等于批次数（按首件的受理日期计）。"""
+    from . import waves
+
+    _staff(request)
+    rows = list(waves.waves(process))
+    visible = set(
+        access.complaints(request)
+        .filter(pk__in=[m.complaint_id for w in rows for m in w.members.all()])
+        .values_list("pk", flat=True)
+    )
+    from tousu.cases.selectors import masks_for
+
+    # The respondent may be a person named on the first case: masked as every list is.
+    masks = masks_for([w.first for w in rows])
+    out = []
+    for w in rows:
+        cases = [
+            {
+                "id": m.complaint_id,
+                "tracking_number": m.complaint.tracking_number,
+                "received_at": m.complaint.received_at,
+                "similarity": m.similarity,
+            }
+            for m in sorted(w.members.all(), key=lambda m: m.complaint.received_at)
+            if m.complaint_id in visible
+        ]
+        if not cases:
+            continue  # a department learns only of waves among the cases it may see
+        out.append(
+            {
+                "id": w.pk,
+                "process": w.process_name,
+                "respondent": masks[w.first_id].text(w.respondent),
+                "people": w.people,
+                "threshold": w.threshold,
+                "started_at": w.started_at,
+                "first": w.first.tracking_number,
+                "cases": cases,
+            }
+        )
+    return out

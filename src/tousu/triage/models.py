@@ -143,3 +143,50 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.get_kind_display()} {self.target_id}"
+
+
+class Wave(models.Model):
+    """A collective complaint (群体性投诉): at least the template's threshold of different
+    complainants about the same matter or respondent within the window (triage/waves.py). One
+    case with that many complainants (a joint complaint, 联名) is a wave of its own. Every member
+    carries the flag `risk_collective`; the dashboard's 集体投诉 counts waves, each once, in the
+    period of its first case (the fact `collective` of that case)."""
+
+    process_name = models.SlugField("流程", max_length=50)
+    first = models.ForeignKey(
+        "cases.Complaint",
+        verbose_name="首件投诉",
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+    )
+    respondent = models.CharField("被投诉方", max_length=100, blank=True)
+    people = models.PositiveIntegerField("投诉人数", default=0)
+    threshold = models.PositiveIntegerField("认定人数", default=5)
+    started_at = models.DateTimeField("认定时间", default=timezone.now)
+    last_at = models.DateTimeField("最近一件时间", default=timezone.now)
+    notified_at = models.DateTimeField("通知领导时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "群体性投诉"
+        constraints = [models.UniqueConstraint(fields=["first"], name="triage_wave_first")]
+
+    def __str__(self) -> str:
+        return f"群体性投诉 {self.pk}（{self.people} 人）"
+
+
+class WaveMember(models.Model):
+    """A case of a wave; a case belongs to at most one wave."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.CASCADE, related_name="members")
+    complaint = models.OneToOneField(
+        "cases.Complaint", on_delete=models.CASCADE, related_name="wave_member"
+    )
+    similarity = models.FloatField("文本相似度", default=1.0)
+    joined_at = models.DateTimeField("纳入时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "群体性投诉的案件"
+
+    def __str__(self) -> str:
+        return f"{self.wave_id}:{self.complaint_id}"

@@ -89,8 +89,11 @@ RULES: tuple[Rule, ...] = (
         "上诉 法庭",
     ),
     Rule(
-        "risk_collective",
-        "群体性事件",
+        # One complainant's text speaking of collective action. Not the flag of a collective
+        # complaint (`risk_collective`, 群体性事件), which only a wave of complainants sets
+        # (waves.py): one letter saying 联名 is not yet several people.
+        "risk_mass_action",
+        "扬言集体行动",
         SERIOUS,
         "集体(?:投诉|上访|维权|去|到|找|起诉|讨说法) 联名 大家一起去 一起去找 业主们一起 "
         "拉横幅 横幅 围堵 堵门 堵路 静坐 上访 维权群 几十户 上百户 去政府 到政府 群访 "
@@ -105,7 +108,7 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-FLAG_LABELS = {r.code: r.label for r in RULES}
+FLAG_LABELS = {r.code: r.label for r in RULES} | {"risk_collective": "群体性事件"}
 
 # Children are everywhere in hospital and estate complaints; a minor is a risk when harmed or in
 # danger. So `risk_minor` stands only beside one of these flags, or one of these cues.
@@ -140,7 +143,6 @@ class RiskFlag:
     label: str
     severity: str
     terms: list[str] = field(default_factory=list)
-    already_known: bool = False  # a collective wave leadership has already been told about
 
 
 @cache

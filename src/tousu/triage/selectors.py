@@ -62,7 +62,7 @@ def window_days() -> int:
 
 
 SIMILAR = 0.6  # 3-gram Jaccard from which two texts count as the same matter (near-identical)
-COLLECTIVE_MIN = 3  # distinct complainants with near-identical texts in the window
+
 CASE_WEIGHT = 2.0  # an organisation's own case counts twice a shipped sample when training
 
 

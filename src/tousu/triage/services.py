@@ -1,5 +1,5 @@
 """Writes: training and activating models, the registration hook (fingerprint, risk flags,
-collective complaints), recording staff choices, linking and merging cases.
+collective complaints: waves.py), recording staff choices, linking and merging cases.
 
     train(process_name, *, user=None, with_samples=True, with_cases=True, activate=True) -> TriageModel
     activate(process_name, version) -> TriageModel
@@ -16,7 +16,6 @@ import logging
 import secrets
 import time
 from collections import Counter
-from datetime import timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
@@ -24,6 +23,7 @@ from django.utils import timezone
 
 from tousu.accounts.models import User
 from tousu.accounts.roles import ROLES
+from tousu.cases.engine import close_by_system
 from tousu.cases.errors import Conflict, Forbidden, Invalid, NotFound
 from tousu.cases.models import Complaint, Event
 from tousu.cases.privacy import CaseMask
@@ -31,8 +31,8 @@ from tousu.clocks.models import Clock, Notification
 from tousu.reports.facts import refresh as refresh_facts
 
 from . import fingerprint, selectors
-from .models import CaseLink, Choice, TextPrint, TriageModel
-from .risk import FLAG_LABELS, SEVERITY_RANK, RiskFlag, risk_flags, severity_of
+from .models import CaseLink, Choice, TextPrint, TriageModel, Wave
+from .risk import SEVERITY_RANK, RiskFlag, risk_flags, severity_of
 
 log = logging.getLogger("tousu.triage")
 
@@ -163,60 +163,13 @@ def record_print(complaint: Complaint) -> list[int] | None:
     return keys
 
 
-def _collective(complaint: Complaint, keys: list[int], own: set[str]) -> RiskFlag | None:
-    """Near-identical texts from at least COLLECTIVE_MIN distinct complainants in the window.
+def check_collective(complaint: Complaint, keys: list[int] | None = None) -> Wave | None:
+    """Run after the registration commits (the look-up reads candidate texts, which must not
+    happen while the database's write lock is held): the case joins or starts a wave of collective
+    complaints (triage/waves.py). Writes only when a wave is found."""
+    from . import waves
 
-    Cheapest test first: the candidates' complainants are counted before any text is compared, so
-    one person writing the same complaint again costs two queries and no text comparison."""
-    candidates = selectors.collective_candidates(
-        keys,
-        since=complaint.received_at - timedelta(days=selectors.window_days()),
-        exclude_id=complaint.pk,
-    )
-    others: dict[str, list[tuple[str, list]]] = {}
-    for _pk, content, flags, keys in candidates:
-        for key in keys - own:
-            others.setdefault(key, []).append((content, flags))
-    if len(own) + len(others) < selectors.COLLECTIVE_MIN:
-        return None
-    mine = fingerprint.shingles(complaint.content)
-
-    def similar(content: str) -> bool:
-        return fingerprint.similarity(mine, fingerprint.shingles(content)) >= selectors.SIMILAR
-
-    people = set(own)
-    already_known = False
-    for key, texts in others.items():
-        matching = [flags for content, flags in texts if similar(content)]
-        if matching:
-            people.add(key)
-            already_known = already_known or any("risk_collective" in f for f in matching)
-    if len(people) < selectors.COLLECTIVE_MIN:
-        return None
-    flag = RiskFlag(
-        "risk_collective",
-        FLAG_LABELS["risk_collective"],
-        "serious",
-        [f"近 {selectors.window_days()} 日 {len(people)} 位投诉人反映相同问题"],
-    )
-    # Leadership hears of a wave once: later cases of it are marked, not announced again.
-    flag.already_known = already_known
-    return flag
-
-
-def check_collective(complaint: Complaint, keys: list[int], own: set[str]) -> RiskFlag | None:
-    """Run after the registration commits: the look-up reads up to 80 candidate texts, which
-    must not happen while the database's write lock is held. Writes only when a wave is found."""
-    if "risk_collective" in complaint.flags:
-        return None
-    flag = _collective(complaint, keys, own)
-    if flag is None:
-        return None
-    with transaction.atomic():
-        complaint = Complaint.objects.select_for_update().get(pk=complaint.pk)
-        if "risk_collective" not in complaint.flags:
-            raise_flags(complaint, [flag], notify=not flag.already_known)
-    return flag
+    return waves.check(complaint, keys)
 
 
 def on_registered(complaint: Complaint, event: Event, parties=None) -> list[RiskFlag]:
@@ -235,13 +188,8 @@ def on_registered(complaint: Complaint, event: Event, parties=None) -> list[Risk
         )
     flags = risk_flags(f"{complaint.content}\n{complaint.request}")
     keys = record_print(complaint)
-    if keys:
-        if parties is None:
-            people = selectors.complainants([complaint.pk]).get(complaint.pk, [])
-        else:
-            people = [(p.phone, p.id_number) for p in parties if p.role == "complainant"]
-        own = {k for phone, number in people if (k := selectors.person_key(phone, number))}
-        transaction.on_commit(lambda: check_collective(complaint, keys, own), robust=True)
+    # Also without a fingerprint (a short text): a joint complaint or the same respondent is enough.
+    transaction.on_commit(lambda: check_collective(complaint, keys), robust=True)
     if flags:
         raise_flags(complaint, flags)
     return flags
@@ -481,10 +429,13 @@ def merge(
         {"primary": main.pk, "primary_number": main.tracking_number, "clocks_stopped": running},
         note,
     )
-    # The clocks were stopped by a bulk update (no signal): the duplicate's statistics facts and
-    # their monthly rollups are recomputed here, in this transaction.
-
-    refresh_facts(dup)
+    # The duplicate's matter is handled on the primary: the engine closes it, with an event on
+    # both cases (cases/engine.close_by_system), and recomputes its statistics facts.
+    if (
+        close_by_system(dup, reason=f"已并入投诉 {main.tracking_number}", user=user, related=main)
+        is None
+    ):
+        refresh_facts(dup)  # already closed: its clocks were stopped by a bulk update all the same
     # The primary carries the more serious of the two, so leadership sees it there.
     if SEVERITY_RANK.get(dup.severity, 0) > SEVERITY_RANK.get(main.severity, 0):
         Complaint.objects.filter(pk=main.pk).update(severity=dup.severity)

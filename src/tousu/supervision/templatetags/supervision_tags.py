@@ -1,6 +1,8 @@
 """On the case page: the 督办 banner at the top (with the answer form for the department), and the
 催办 / 督办 forms for the office and leaders."""
 
+import secrets
+
 from django import template
 from django.utils import timezone
 
@@ -40,6 +42,7 @@ def supervision_actions(context, complaint):
         and not closed
         and not complaint.supervisions.filter(state="open").exists(),
         "max_workdays": services.MAX_WORKDAYS,
+        "form_token": secrets.token_urlsafe(18),  # one 催办 per rendered form
         "csrf_token": context.get("csrf_token"),
         "next": context["request"].get_full_path(),
     }
