@@ -58,6 +58,9 @@ class Desk:
         )
         box.locator("summary").click()
         for name, value in fields.items():
+            if value == "check":  # a box to tick (a department also has its lead radio)
+                box.get_by_role("checkbox", name=name, exact=True).check()
+                continue
             field = box.get_by_label(name, exact=True)
             tag = field.evaluate("e => e.tagName")
             if tag == "SELECT":

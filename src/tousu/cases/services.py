@@ -164,7 +164,6 @@ def register_complaint(
         received_at=received_at or now,
         created_by=user,
     )
-    parties = _parties_with_field_details(definition, parties, sector)
     party_rows = [
         Party(complaint=complaint, **{k: p[k] for k in PARTY_FIELDS if p.get(k) is not None})
         for p in parties
@@ -225,12 +224,13 @@ def register_complaint(
     return complaint, code
 
 
-def _parties_with_field_details(definition, parties, sector: dict) -> list[dict]:
+def parties_with_field_details(definition, parties, fields: dict) -> list[dict]:
     """A registration field marked `party` is also the party's detail: the respondent's name
-    (投诉对象), the complainant's relation (投诉人与患者关系). Given parties' own values win."""
+    (投诉对象), the complainant's relation (投诉人与患者关系). Given parties' own values win.
+    The registration forms (workbench, portal) call it: they ask these once, in the flow's words."""
     parties = [dict(p) for p in parties]
     for f in definition.fields:
-        value = sector.get(f.name)
+        value = fields.get(f.name)
         if not f.party or value in (None, ""):
             continue
         text = next((c.label for c in f.choices if c.value == value), str(value))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from tousu.cases.forms import form_field
+from tousu.cases.services import parties_with_field_details
 from tousu.processes.definition import ProcessDef
 
 CONTENT_MAX = 5000
@@ -120,7 +121,7 @@ class SubmitForm(forms.Form):
         return {
             "content": d["content"].strip(),
             "request": d.get("request", "").strip(),
-            "parties": parties,
+            "parties": parties_with_field_details(self.definition, parties, fields),
             "fields": fields,
             "is_anonymous": anonymous,
         }

@@ -190,7 +190,14 @@ def submit_complaint(
     if earlier := earlier_receipt(token):
         return earlier
     check_files(files)
-    name = next((p.get("name") for p in parties if p.get("name")), "")
+    name = next(  # the complainant's, never the respondent's (投诉对象 is a party too)
+        (
+            p.get("name")
+            for p in parties
+            if p.get("role", "complainant") == "complainant" and p.get("name")
+        ),
+        "",
+    )
     actor = name or ("匿名投诉人" if is_anonymous else "投诉人")
     stored = []
     try:

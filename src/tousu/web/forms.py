@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from tousu.cases import engine
 from tousu.cases.forms import ChineseForm, form_field
+from tousu.cases.services import parties_with_field_details
 from tousu.processes.models import Category
 
 
@@ -162,17 +163,16 @@ class RegistrationForm(ChineseForm):
             )
         if d.get("respondent"):
             parties.append({"role": "respondent", "kind": "department", "name": d["respondent"]})
+        fields = {n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")}
         return {
             "channel": d["channel"],
             "content": d["content"],
             "request": d["request"],
             "category": d["category"] or None,
-            "parties": parties,
+            "parties": parties_with_field_details(self.process.definition, parties, fields),
             "received_at": d.get("received_at"),
             "checklist": d.get("checklist", []),
-            "fields": {
-                n: self.data.get(f"f_{n}") for n in self.sector_fields if self.data.get(f"f_{n}")
-            },
+            "fields": fields,
         }
 
     def resolve_on_the_spot(self, complaint, user):
