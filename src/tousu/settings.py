@@ -1,6 +1,10 @@
 """Django settings for Tousu, configured by environment variables.
 
 DATABASE_URL     sqlite:///path or postgres://user@host:port/db (default: SQLite in the data dir)
+DATABASE_REPLICA_URL  a PostgreSQL streaming replica for reports, exports and the dashboard
+                 (see databases() below; default: none)
+TOUSU_STORAGE    filesystem (default) or s3 for attachments, documents and reports, with
+                 TOUSU_S3_* (see file_storages() below and docs/deploy.md)
 TOUSU_DATA_DIR   where the database, attachments and generated files live (default ./var)
 SECRET_KEY       signing key (default: a random key kept in the data dir)
 ALLOWED_HOSTS    comma-separated host names (default: 127.0.0.1,localhost)

@@ -189,21 +189,25 @@ def register_complaint(
     complaint.next_due_at = min((k.due_at for k in clocks), default=None)
     search_body = search.document(complaint, party_rows)
     # Everything above only reads; the write lock (SQLite: BEGIN IMMEDIATE) is held just for this.
-    with transaction.atomic():
+    # On PostgreSQL the transaction's statements are pipelined (db/pipeline.py): the client waits
+    # only where it reads a result and once before COMMIT (after-commit work runs unpipelined). A
+    # database error anywhere, the receivers' included, fails the whole registration, which then
+    # leaves nothing.
+    with transaction.atomic(), pipelined():
         if connection.vendor == "postgresql":
-            # One round trip for the case, its number, parties, event, clocks and search entry.
+            # One statement (sent with BEGIN) for the case, its number, parties, event, clocks and
+            # search entry.
             day = f"{timezone.localtime(now):%Y%m%d}"
             complaint.tracking_number = ""  # the statement numbers it
-            with pipelined():  # BEGIN goes with the statement: one round trip, not two
-                fastinsert.insert_case_pg(
-                    complaint,
-                    [*party_rows, event, *clocks],
-                    fk="complaint_id",
-                    counter_key=f"complaint:{day}",
-                    number_field="tracking_number",
-                    number_prefix=f"{prefix}-{day}-",
-                    also=[(search.TABLE, ["complaint_id", "body"], [search_body])],
-                )
+            fastinsert.insert_case_pg(
+                complaint,
+                [*party_rows, event, *clocks],
+                fk="complaint_id",
+                counter_key=f"complaint:{day}",
+                number_field="tracking_number",
+                number_prefix=f"{prefix}-{day}-",
+                also=[(search.TABLE, ["complaint_id", "body"], [search_body])],
+            )
         else:
             complaint.tracking_number = _tracking_number(prefix, now)
             fastinsert.insert([complaint])

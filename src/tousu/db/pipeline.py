@@ -21,6 +21,9 @@ def pipelined(using: str = "default"):
         yield
         return
     connection.ensure_connection()
+    if connection.connection.pgconn.pipeline_status:
+        yield  # inside an outer pipelined block: its end is the one wait (no extra sync here)
+        return
     with connection.connection.pipeline():
         yield
 
