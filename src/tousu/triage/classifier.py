@@ -31,6 +31,7 @@ LARGE = 20_000
 CALIBRATION_FOLDS = 3
 MIN_PER_CLASS = CALIBRATION_FOLDS  # calibration needs each class in every fold
 SEED = 0
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 class TooLittleData(ValueError):
@@ -249,6 +250,47 @@ class Evaluation:
     left_out: dict[str, int] = field(default_factory=dict)
     truth: list[str] = field(default_factory=list, repr=False)
     predicted: list[str] = field(default_factory=list, repr=False)
+    confidences: list[float] = field(default_factory=list, repr=False)
+
+    def confusions(self, k: int = 10) -> list[tuple[str, str, int]]:
+        """The most frequent (true, predicted) pairs that differ, most frequent first."""
+        pairs = Counter((t, p) for t, p in zip(self.truth, self.predicted, strict=True) if t != p)
+        return [(t, p, n) for (t, p), n in sorted(pairs.items(), key=lambda x: (-x[1], x[0]))[:k]]
+
+    def department_accuracy(self, departments: dict[str, str]) -> float | None:
+        """Share of texts whose predicted category implies the right department."""
+        if not departments or not self.truth:
+            return None
+        right = sum(
+            1
+            for t, p in zip(self.truth, self.predicted, strict=True)
+            if departments.get(t) and departments.get(t) == departments.get(p)
+        )
+        return right / len(self.truth)
+
+    def tradeoff(
+        self, thresholds=THRESHOLDS, departments: dict[str, str] | None = None
+    ) -> list[tuple[float, float, float | None, float | None]]:
+        """Per threshold: (threshold, coverage, accuracy on the covered texts, department
+        accuracy on them): what automatic routing at that threshold would route, and how well."""
+        if not self.confidences:
+            return []
+        conf = np.array(self.confidences)
+        right = np.array(self.truth) == np.array(self.predicted)
+        deps = departments or {}
+        dep_right = np.array(
+            [
+                bool(deps.get(t)) and deps.get(t) == deps.get(p)
+                for t, p in zip(self.truth, self.predicted, strict=True)
+            ]
+        )
+        out = []
+        for th in thresholds:
+            sure = conf >= th
+            acc = float(right[sure].mean()) if sure.any() else None
+            dep = float(dep_right[sure].mean()) if sure.any() and deps else None
+            out.append((th, float(sure.mean()), acc, dep))
+        return out
 
 
 def score(
@@ -269,6 +311,7 @@ def score(
         ],
         truth=list(labels),
         predicted=list(predicted),
+        confidences=[] if confidence is None else [float(c) for c in confidence],
     )
     if confidence is not None and threshold is not None and len(labels):
         sure = confidence >= threshold
