@@ -326,6 +326,53 @@ def cmd_reindex(args) -> int:
     return 0
 
 
+def cmd_auto(args) -> int:
+    setup_django()
+    from tousu.cases.errors import Invalid
+
+    from . import routing, selectors
+
+    _installed(args.template)
+    if args.off and args.threshold is not None:
+        raise UsageError("--threshold 与 --off 只能给一个")
+    if args.off or args.threshold is not None or args.retrain_after is not None:
+        current = selectors.routing_setting(args.template)
+        threshold = None if args.off else args.threshold
+        if threshold is None and not args.off and current is not None:
+            threshold = current.threshold  # only --retrain-after given: the threshold stays
+        try:
+            routing.set_threshold(args.template, threshold, retrain_after=args.retrain_after)
+        except Invalid as exc:
+            raise UsageError(exc.message) from None
+    row = selectors.routing_setting(args.template)
+    if row is None or row.threshold is None:
+        print(f"{args.template}：自动分派已关闭（网上和接口投诉由工作人员分派）")
+    else:
+        print(f"{args.template}：置信度 ≥ {row.threshold:.2f} 的网上和接口投诉自动分派类别与部门")
+    after = row.retrain_after if row else 20
+    print(
+        f"  人工更正累计 {after} 条后自动重新训练（新模型评估不如现用模型则不启用）"
+        if after
+        else "  不自动重新训练"
+    )
+    print(f"  自上次训练以来的更正：{routing.corrections_since_model(args.template)} 条")
+    print(
+        "  先用本单位已结案案例评估各阈值的覆盖率与准确率：tousu triage evaluate --template "
+        f"{args.template} --cases"
+    )
+    return 0
+
+
+def cmd_retrain(args) -> int:
+    setup_django()
+    from .routing import retrain_if_better
+
+    _installed(args.template)
+    outcome = retrain_if_better(args.template)
+    print(outcome.reason)
+    return 0
+
+
 def register(subparsers) -> None:
     s = subparsers.add_parser("triage", help="智能分派：训练、评估、建议")
     sub = s.add_subparsers(dest="triage_cmd", required=True, metavar="子命令")
@@ -366,6 +413,19 @@ def register(subparsers) -> None:
     x.add_argument("--template", required=True, help="流程名")
     x.add_argument("version", type=int)
     x.set_defaults(func=cmd_activate)
+
+    x = sub.add_parser("auto", help="自动分派：查看或设置置信度阈值（默认关闭）")
+    x.add_argument("--template", required=True, help="流程名")
+    x.add_argument("--threshold", type=float, help="置信度阈值，大于 0 且不超过 1，如 0.8")
+    x.add_argument("--off", action="store_true", help="关闭自动分派")
+    x.add_argument("--retrain-after", type=int, help="人工更正累计多少条后自动重新训练；0 为不自动")
+    x.set_defaults(func=cmd_auto)
+
+    x = sub.add_parser(
+        "retrain", help="用全部已标注案例重新训练；新模型评估不如使用中的模型时不启用"
+    )
+    x.add_argument("--template", required=True, help="流程名")
+    x.set_defaults(func=cmd_retrain)
 
     x = sub.add_parser("reindex", help="为尚无文本指纹的投诉补建指纹（查重用）")
     x.add_argument("--template", help="流程名")
