@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/import/", include("tousu.registers.urls")),
     path("staff/privacy/", include("tousu.ops.urls")),
     path("staff/account/", include("tousu.accounts.urls")),
+    path("staff/triage/", include("tousu.triage.urls")),
     path("staff/", include("tousu.web.urls")),
     path("", include("tousu.portal.urls")),  # the public portal: complainants, on their phones
 ]

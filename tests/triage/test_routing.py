@@ -267,3 +267,29 @@ def test_evaluate_on_the_organisations_cases_splits_by_time(hospital, capsys):
         "本单位案例按时间切分" in out and "之前的 16 件案例" in out and "最近 3 个月的 16 件" in out
     )
     assert "责任部门准确率" in out and "置信度阈值（自动分派时）" in out
+
+
+def test_the_case_page_shows_the_routing_and_staff_correct_it_there(routed_org):
+    from tousu.triage import routing
+
+    routing.set_threshold("hospital", 0.3)
+    pk = _api_register(routed_org, NURSING)["id"]
+    web = Client()
+    web.force_login(routed_org.users["officer"])
+    page = web.get(f"/staff/cases/{pk}/").content.decode()
+    assert "自动分派" in page and "护理质量 → 护理部（置信度 0." in page and "更正类别" in page
+    r = web.post(
+        f"/staff/triage/cases/{pk}/auto-route/correct/",
+        {"category": "outpatient", "next": f"/staff/cases/{pk}/"},
+    )
+    assert r.status_code == 302 and r["Location"] == f"/staff/cases/{pk}/"
+    assert _case(pk).category.code == "outpatient"
+    page = web.get(f"/staff/cases/{pk}/").content.decode()
+    assert "更正自动分派：门诊服务 → 门诊部" in page and "撤销自动分派</button>" not in page
+    # An auditor sees the case but may not change it.
+    other = _api_register(routed_org, NURSING)["id"]
+    web.force_login(routed_org.users["auditor"])
+    page = web.get(f"/staff/cases/{other}/").content.decode()
+    assert "自动分派：护理质量" in page and "更正类别" not in page
+    web.post(f"/staff/triage/cases/{other}/auto-route/undo/", {})
+    assert _case(other).category.code == "nursing_quality"

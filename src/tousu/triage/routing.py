@@ -140,6 +140,14 @@ def _tell_department(complaint: Complaint, event: Event, what: str) -> None:
 # --- staff taking it back ------------------------------------------------------------------------
 
 
+def routing_in_force(complaint: Complaint) -> Event | None:
+    """The 自动分派 event whose category the case still has, or None."""
+    try:
+        return _routed_event(complaint)
+    except Conflict:
+        return None
+
+
 def _routed_event(complaint: Complaint) -> Event:
     """The automatic routing still in force on the case, or a clear refusal."""
     last = (

@@ -1,0 +1,33 @@
+"""The case page's 自动分派 panel: the routing the system applied by itself, with its confidence,
+and the undo and correct forms for the staff who may use them. Empty when nothing was routed."""
+
+from django import template
+
+from .. import routing, selectors
+
+register = template.Library()
+
+
+@register.inclusion_tag("triage/_auto_route_panel.html", takes_context=True)
+def auto_route_panel(context, complaint):
+    routed = routing.routing_in_force(complaint)
+    user = context["request"].user
+    may = (
+        routed is not None
+        and complaint.closed_at is None
+        and getattr(user, "is_authenticated", False)
+        and user.has_role(*routing.CORRECT_ROLES)
+    )
+    categories = selectors.category_map(complaint.process.name) if may else {}
+    return {
+        "c": complaint,
+        "routed": routed,
+        "may_change": may,
+        "categories": [c for code, c in categories.items() if code != complaint_code(complaint)],
+        "csrf_token": context.get("csrf_token"),
+        "next": context["request"].get_full_path(),
+    }
+
+
+def complaint_code(complaint) -> str | None:
+    return complaint.category.code if complaint.category_id else None
