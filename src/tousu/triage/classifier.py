@@ -201,14 +201,26 @@ class TextClassifier:
                         self._parts = []
                         return None
                 models.append(parts)
-            self._parts = models
+            # One matrix for every part's weights: one sparse product per suggestion instead of
+            # one per part (each costs scipy's dispatch, ≈ 0.7 ms, more than the arithmetic).
+            blocks = [weights for parts in models for _, weights, *_ in parts]
+            stacked = np.ascontiguousarray(np.hstack(blocks))  # their dtype, as scikit-learn
+            start, sliced = 0, []
+            for parts in models:
+                mine = []
+                for kind, weights, offset, columns, cals in parts:
+                    end = start + weights.shape[1]
+                    mine.append((kind, slice(start, end), offset, columns, cals))
+                    start = end
+                sliced.append(mine)
+            self._parts = [stacked, sliced]
         return self._parts or None
 
     @staticmethod
-    def _response(kind: str, weights, offset, x) -> np.ndarray:
+    def _response(kind: str, scores, offset) -> np.ndarray:
         if kind == "linear":
-            return np.asarray(x @ weights) + offset  # the decision function
-        jll = np.asarray(x @ weights) + offset  # ComplementNBScores.decision_function
+            return scores + offset  # the decision function
+        jll = scores + offset  # ComplementNBScores.decision_function
         jll -= jll.max(axis=1, keepdims=True)
         log_proba = jll - np.log(np.exp(jll).sum(axis=1, keepdims=True))
         if log_proba.shape[1] == 2:
@@ -219,15 +231,17 @@ class TextClassifier:
         """CalibratedClassifierCV.predict_proba of each model, computed directly and averaged:
         the same numbers without its per-call input checks, which cost 6 ms of a 7 ms
         suggestion."""
-        models = self._calibration()
-        if models is None:
+        calibration = self._calibration()
+        if calibration is None:
             return np.mean([m.predict_proba(x) for m in self._models()], axis=0)
+        stacked, models = calibration
+        scores = np.asarray(x @ stacked)
         n, k = x.shape[0], len(self.classes)
         out = np.zeros((n, k))
         for parts in models:
             total = np.zeros((n, k))
-            for kind, weights, offset, columns, cals in parts:
-                response = self._response(kind, weights, offset, x)
+            for kind, block, offset, columns, cals in parts:
+                response = self._response(kind, scores[:, block], offset)
                 proba = np.zeros((n, k))
                 for j, (column, cal) in enumerate(zip(columns, cals, strict=True)):
                     d = response[:, j]
