@@ -1,7 +1,7 @@
 """Triage figures on a temporary SQLite database:
 
 1. retraining the hospital classifier from 100,000 of the organisation's closed cases (plus the
-   1,092 shipped samples), end to end: read from the database, segment, fit, write the file;
+   1,180 shipped samples), end to end: read from the database, segment, fit, write the file;
 2. one suggestion (category, alternatives, explanation) from that model;
 3. one duplicate check (same phone, near-identical text in the 90-day window) with 1,000,000
    stored cases, for repeats that exist and for new complaints;

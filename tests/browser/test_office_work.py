@@ -2,6 +2,7 @@
 leader places it under 督办, the handler answers; the complainant receives the acknowledgement and
 the reply by e-mail (a real SMTP server on a local port, the worker sending)."""
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -39,6 +40,13 @@ def act(page, label: str, fields: dict[str, str] | None = None):
             field.fill(value)
     box.get_by_role("button", name=label).click()
     expect(page.locator(".msg.success")).to_contain_text(label)
+
+
+def shot(page, name):
+    # TOUSU_SCREENSHOTS=<dir> keeps the screens this walk passes (docs/screenshots/ holds them).
+    if folder := os.environ.get("TOUSU_SCREENSHOTS"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def logout(page):
@@ -91,6 +99,12 @@ def test_assign_supervise_answer_and_the_complainant_hears(page, live_server, lo
     expect(banner).to_contain_text("督办件")
     expect(banner).to_contain_text("请三个工作日内查明原因并答复客户")
     expect(banner).to_contain_text("等待承办部门回复")
+    shot(page, "supervision-case-1366")
+    page.goto(live_server.url + "/staff/work/workload/")
+    page.locator("select[name=department]").select_option(label="质量管理部")
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator("main")).to_contain_text("王经办")
+    shot(page, "workload-1366")
     logout(page)
 
     # The handler sees it first on the to-do, then answers on the case page.
@@ -127,3 +141,4 @@ def test_assign_supervise_answer_and_the_complainant_hears(page, live_server, lo
     expect(messages).to_contain_text("登记回执")
     expect(messages).to_contain_text("答复")
     expect(messages).to_contain_text("已发送")
+    shot(page, "complainant-messages-1366")

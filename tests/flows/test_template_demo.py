@@ -81,9 +81,8 @@ def test_demo_has_a_realistic_few_collective_complaints(
     waves the flag marks (each wave counted once, in the period of its first case)."""
     from datetime import date, timedelta
 
-    from tousu.demo.walk import initialise
-
     from tousu.cases.models import Complaint
+    from tousu.demo.walk import initialise
     from tousu.reports import selectors
     from tousu.reports.periods import Period
     from tousu.triage.models import Wave, WaveMember

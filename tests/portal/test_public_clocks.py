@@ -50,9 +50,8 @@ def test_supervision_clock_is_not_shown_to_the_complainant(install_flow):
 def test_an_internal_clock_of_the_definition_is_not_shown(install_flow):
     """Tourism authority: accepting starts the 30-working-day handling period (owed to the
     tourist) and the 5-day period to notify the respondent (the authority's own step)."""
-    from tousu.demo.walk import fill_form
-
     from tousu.clocks.models import Clock
+    from tousu.demo.walk import fill_form
     from tousu.portal.selectors import public_case
 
     f = install_flow("tourism-authority")

@@ -17,8 +17,10 @@ def _fresh_triage_caches():
     selectors.forget_loaded()
     selectors.category_map.cache_clear()
     selectors._definition.cache_clear()
+    selectors.routing_setting.cache_clear()
     yield
     selectors.forget_loaded()
+    selectors.routing_setting.cache_clear()  # a threshold set here must not route other tests' cases
 
 
 @dataclass

@@ -103,9 +103,36 @@ def test_direct_probabilities_equal_scikit_learns(large, monkeypatch):
     if large:  # the SGD + isotonic path used above 20,000 examples
         monkeypatch.setattr(classifier, "LARGE", 100)
     clf = classifier.TextClassifier.fit(data.texts, data.categories)
+    assert (clf.second is None) == large  # the naive Bayes second opinion on small sets only
+
+    def sklearn(x):  # the average of the models' own predict_proba
+        return np.mean([m.predict_proba(x) for m in clf._models()], axis=0)
+
     x = clf._features(data.texts[:200] + ["完全无关的一句话", ""])
-    assert np.allclose(clf._proba(x), clf.model.predict_proba(x), atol=1e-6)
+    assert np.allclose(clf._proba(x), sklearn(x), atol=1e-6)
     binary = [c if c == "fees" else "other" for c in data.categories]
     clf = classifier.TextClassifier.fit(data.texts, binary)
     x = clf._features(data.texts[:50])
-    assert np.allclose(clf._proba(x), clf.model.predict_proba(x), atol=1e-6)
+    assert np.allclose(clf._proba(x), sklearn(x), atol=1e-6)
+
+
+def test_a_model_file_from_before_the_second_opinion_still_ranks():
+    data = samples("property")
+    clf = classifier.TextClassifier.fit(data.texts, data.categories)
+    old = classifier.TextClassifier.__new__(classifier.TextClassifier)
+    old.__dict__.update({k: v for k, v in clf.__dict__.items() if k != "second"})
+    old._parts = None
+    top = old.rank("物业费又涨了，没开业主大会")[0]
+    assert top[0] == "fees" and 0 < top[1] <= 1
+
+
+def test_the_templates_vocabulary_is_whole_words_without_touching_search():
+    import rjieba
+
+    from tousu.triage.text import domain_words, vocabulary
+
+    words = vocabulary()
+    assert {"号贩子", "物业费", "开发商", "医德医风", "清洁绿化部"} <= words
+    assert "号贩子" in domain_words("门口的号贩子又来了")
+    # The shared segmenter (the case search indexes with it) keeps its own dictionary.
+    assert not rjieba.has_word("清洁绿化部")

@@ -102,7 +102,7 @@ def test_retraining_after_staff_corrections_changes_later_suggestions(hospital):
     assert selectors.learned_cases("hospital").count() == len(CORRECTED)
     after = services.train("hospital")
     assert (after.version, after.n_cases) == (before.version + 1, len(CORRECTED))
-    assert after.n_samples == before.n_samples == 1092
+    assert after.n_samples == before.n_samples == 1180
     now = selectors.rank("hospital", probe)
     assert now.model_version == after.version
     assert now.top.category == "hospital_management"

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 def test_evaluate_prints_accuracy_macro_f1_and_the_per_category_table(capsys):
     assert main(["triage", "evaluate", "--template", "property"]) == 0
     out = capsys.readouterr().out
-    assert "5 折分层交叉验证" in out and "637 条" in out
+    assert "5 折分层交叉验证" in out and "701 条" in out
     assert "宏平均 F1 0.8" in out or "宏平均 F1 0.9" in out
     assert "关键词基线" in out and "责任部门准确率" in out
     for code in ("engineering_repair", "neighbour_disputes", "fees"):
@@ -45,7 +45,7 @@ def test_bad_files_and_templates_are_usage_errors(tmp_path, capsys):
 
 def test_train_models_suggest_activate(hospital, capsys):
     assert main(["triage", "train", "--template", "hospital"]) == 0
-    assert "hospital v1：11 个类别，内置样本 1092 条" in capsys.readouterr().out
+    assert "hospital v1：11 个类别，内置样本 1180 条" in capsys.readouterr().out
     assert main(["triage", "train", "--template", "hospital", "--no-activate"]) == 0
     assert main(["triage", "models"]) == 0
     out = capsys.readouterr().out

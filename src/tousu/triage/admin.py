@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from . import services
-from .models import CaseLink, Choice, TriageModel
+from .models import CaseLink, Choice, Correction, RoutingSetting, TriageModel
 
 
 @admin.register(TriageModel)
@@ -48,3 +48,35 @@ class CaseLinkAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # linked and merged through the services, which write the events
+
+
+@admin.register(RoutingSetting)
+class RoutingSettingAdmin(admin.ModelAdmin):
+    list_display = ["process_name", "threshold", "retrain_after", "updated_at", "updated_by"]
+    readonly_fields = ["updated_at", "updated_by"]
+
+    def save_model(self, request, obj, form, change):
+        from . import routing
+
+        # Through the service: the same checks as the command line, and the cached setting cleared.
+        routing.set_threshold(
+            obj.process_name, obj.threshold, request.user, retrain_after=obj.retrain_after
+        )
+
+
+@admin.register(Correction)
+class CorrectionAdmin(admin.ModelAdmin):
+    list_display = [
+        "complaint",
+        "process_name",
+        "predicted",
+        "confidence",
+        "corrected",
+        "corrected_by",
+        "created_at",
+    ]
+    list_filter = ["process_name"]
+    readonly_fields = [f.name for f in Correction._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # made by staff correcting a case, never typed in

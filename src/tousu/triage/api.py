@@ -327,3 +327,57 @@ def waves_list(request, process: str | None = None):
             }
         )
     return out
+
+
+class RouteUndoIn(Schema):
+    note: Text = Field("", max_length=200, description="说明（可选）")
+
+
+class RouteCorrectIn(Schema):
+    category: Code = Field(description="正确的投诉类别代码")
+    note: Text = Field("", max_length=200, description="说明（可选）")
+
+
+class RouteOut(Schema):
+    event_id: int
+    label: str
+    category: str | None
+    department: str | None
+    version: int
+
+
+def _route_out(event) -> dict:
+    c = event.complaint
+    return {
+        "event_id": event.pk,
+        "label": event.label,
+        "category": c.category.code if c.category_id else None,
+        "department": c.department.code if c.department_id else None,
+        "version": c.version,
+    }
+
+
+@router.post(
+    "/complaints/{complaint_id}/auto-route/undo",
+    response={200: RouteOut, **ERRORS},
+    summary="撤销自动分派",
+)
+def route_undo(request, complaint_id: int, payload: RouteUndoIn):
+    """系统按置信度自动分派的类别与部门撤回：投诉回到未分类，记一条「撤销自动分派」事件和一条更正记录。"""
+    from . import routing
+
+    complaint = access.complaint(request, complaint_id)
+    return _route_out(routing.undo(complaint, request.user, payload.note))
+
+
+@router.post(
+    "/complaints/{complaint_id}/auto-route/correct",
+    response={200: RouteOut, **ERRORS},
+    summary="更正自动分派的类别",
+)
+def route_correct(request, complaint_id: int, payload: RouteCorrectIn):
+    """把自动分派的类别改为正确的类别（部门随类别），记一条事件和一条更正记录；更正累计到设定条数时后台重新训练。"""
+    from . import routing
+
+    complaint = access.complaint(request, complaint_id)
+    return _route_out(routing.correct(complaint, request.user, payload.category, payload.note))

@@ -70,10 +70,17 @@ def cmd_train(args) -> int:
 
 
 def _print_evaluation(
-    title: str, ev, labels: dict[str, str], extra: list[str], seconds: float
+    title: str,
+    ev,
+    labels: dict[str, str],
+    extra: list[str],
+    seconds: float,
+    departments: dict[str, str] | None = None,
 ) -> None:
     print(title)
     print(f"  准确率 {ev.accuracy:.3f}   宏平均 F1 {ev.macro_f1:.3f}   （{ev.n} 条）")
+    if (acc := ev.department_accuracy(departments or {})) is not None:
+        print(f"  责任部门准确率 {acc:.3f}（由预测类别经类别→部门对应得出）")
     for line in extra:
         print(f"  {line}")
     if ev.threshold is not None and ev.coverage is not None:
@@ -91,16 +98,21 @@ def _print_evaluation(
             f"  {c.label:<24}{c.precision:>7.3f}{c.recall:>8.3f}{c.f1:>8.3f}{c.support:>8d}  "
             f"{labels.get(c.label, '')}"
         )
+    pairs = ev.confusions()
+    if pairs:
+        print("  最常见的混淆（实际 → 预测：条数）：")
+        for truth, guess, n in pairs:
+            print(
+                f"    {labels.get(truth, truth)}（{truth}）→ {labels.get(guess, guess)}（{guess}）：{n}"
+            )
+    rows = ev.tradeoff(departments=departments)
+    if rows:
+        print("  置信度阈值（自动分派时）：阈值  覆盖率  其中类别准确率  其中部门准确率")
+        for th, coverage, acc, dep in rows:
+            a = f"{acc:.3f}" if acc is not None else "—"
+            d = f"{dep:.3f}" if dep is not None else "—"
+            print(f"    ≥ {th:.2f}  {coverage:7.1%}  {a:>12}  {d:>12}")
     print(f"  用时 {seconds:.1f} 秒")
-
-
-def _department_accuracy(truth, predicted, departments: dict[str, str]) -> float | None:
-    if not departments:
-        return None
-    pairs = [
-        (departments.get(t), departments.get(p)) for t, p in zip(truth, predicted, strict=True)
-    ]
-    return sum(1 for a, b in pairs if a and a == b) / len(pairs) if pairs else None
 
 
 def _keyword_line(template: str, texts, truth) -> tuple[str, list[str]] | None:
@@ -113,12 +125,60 @@ def _keyword_line(template: str, texts, truth) -> tuple[str, list[str]] | None:
     return f"关键词基线（冷启动）：准确率 {ev.accuracy:.3f}   宏平均 F1 {ev.macro_f1:.3f}", guess
 
 
+def _departments(template: str | None, shipped: dict[str, str]) -> dict[str, str]:
+    """category → department as the organisation has it when the flow is installed (an
+    administrator may have remapped a category), else as the shipped template has it."""
+    if not template:
+        return shipped
+    from .selectors import category_map
+
+    installed = {code: c.department for code, c in category_map(template).items() if c.department}
+    return installed or shipped
+
+
+def _evaluate_cases(template: str, months: int):
+    """Time-ordered split of the organisation's labelled cases: train on the shipped samples and
+    the cases received before the last `months` months, test on those months' cases."""
+    from datetime import timedelta
+
+    from . import classifier, selectors
+
+    _installed(template)
+    rows = sorted(
+        selectors.learned_cases(template).values_list("content", "category__code", "received_at"),
+        key=lambda r: r[2],
+    )
+    if not rows:
+        raise UsageError(f"流程「{template}」还没有已结案或人工分类的案例，无法按时间切分评估")
+    cutoff = rows[-1][2] - timedelta(days=round(months * 30.44))  # a month on average
+    past = [r for r in rows if r[2] < cutoff]
+    recent = [r for r in rows if r[2] >= cutoff]
+    samples = selectors.samples(template)
+    texts = samples.texts + [r[0] for r in past]
+    labels = samples.categories + [r[1] for r in past]
+    weights = [1.0] * len(samples.texts) + [selectors.CASE_WEIGHT] * len(past)
+    try:
+        clf = classifier.TextClassifier.fit(texts, labels, weights)
+    except classifier.TooLittleData as exc:
+        raise UsageError(str(exc)) from None
+    truth = [r[1] for r in recent]
+    guess, sure = clf.predict([r[0] for r in recent])
+    ev = classifier.score(truth, guess, sure, selectors.min_confidence())
+    source = (
+        f"本单位案例按时间切分：用 {cutoff:%Y-%m-%d} 之前的 {len(past)} 件案例和 "
+        f"{len(samples.texts)} 条内置样本训练，评估最近 {months} 个月的 {len(recent)} 件"
+    )
+    return ev, source
+
+
 def cmd_evaluate(args) -> int:
     setup_django()
     from . import classifier, selectors
 
     if args.folds < 2:
         raise UsageError("--folds 至少为 2")
+    if args.months < 1:
+        raise UsageError("--months 至少为 1")
     templates = [args.template] if args.template else []
     if not templates:
         if args.file:
@@ -129,15 +189,24 @@ def cmd_evaluate(args) -> int:
             templates = [t for t in template_names() if selectors.sample_path(t)]
     for template in templates:
         label, cat_labels, dep_map = _template_info(template) if template else ("", {}, {})
+        name = f"{label}（{template}）" if template else ""
+        started = time.perf_counter()
+        texts = truth = None
+        if args.cases:
+            if not template:
+                raise UsageError("--cases 需要 --template")
+            ev, source = _evaluate_cases(template, args.months)
+            title = f"{name}{source}"
+            deps = _departments(template, dep_map)
+            _print_evaluation(title, ev, cat_labels, [], time.perf_counter() - started, deps)
+            print()
+            continue
         if args.file:
             try:
                 data = selectors.read_labelled(args.file)
             except selectors.LabelledFileError as exc:
                 raise UsageError(str(exc)) from None
             source = f"文件 {args.file}"
-        elif args.cases:
-            data = None
-            source = "内置样本与本单位案例"
         else:
             data = selectors.samples(template)
             if not data.texts:
@@ -145,17 +214,12 @@ def cmd_evaluate(args) -> int:
                     f"模板「{template}」没有内置样本；用 --file 指定带标注的 CSV（text,category）"
                 )
             source = "内置样本"
-        if data is None:
-            _installed(template)
-            ts = selectors.training_data(template)
-            texts, truth, weights = ts.texts, ts.labels, ts.weights
-        else:
-            texts, truth, weights = data.texts, data.categories, None
-            dep_map = dep_map or data.departments
-        name = f"{label}（{template}）" if template else ""
+        texts, truth = data.texts, data.categories
+        dep_map = dep_map or data.departments
         if args.active:
             if not template:
                 raise UsageError("--active 需要 --template")
+            _installed(template)
             row, clf = selectors.classifier_for(template)
             if clf is None:
                 raise UsageError(f"流程「{template}」没有启用的模型；先运行 tousu triage train")
@@ -163,22 +227,22 @@ def cmd_evaluate(args) -> int:
             guess, sure = clf.predict(texts)
             ev = classifier.score(truth, guess, sure, selectors.min_confidence())
             title = f"{name}{source}，{len(texts)} 条，用启用中的模型 v{row.version} 评估（未参与训练的数据才有意义）"
+            deps = _departments(template, dep_map)
         else:
             started = time.perf_counter()
             try:
                 ev = classifier.cross_validate(
-                    texts, truth, weights, folds=args.folds, threshold=selectors.min_confidence()
+                    texts, truth, None, folds=args.folds, threshold=selectors.min_confidence()
                 )
             except classifier.TooLittleData as exc:
                 raise UsageError(str(exc)) from None
             title = f"{name}{source}，{len(texts)} 条，{args.folds} 折分层交叉验证（每条都由没见过它的模型预测）"
+            deps = dep_map
         extra = []
         seconds = time.perf_counter() - started
-        if (acc := _department_accuracy(ev.truth, ev.predicted, dep_map)) is not None:
-            extra.append(f"责任部门准确率 {acc:.3f}（由预测类别经类别→部门对应得出）")
         if template and (kw := _keyword_line(template, texts, truth)):
             extra.append(kw[0])
-        _print_evaluation(title, ev, cat_labels, extra, seconds)
+        _print_evaluation(title, ev, cat_labels, extra, seconds, deps)
         print()
     return 0
 
@@ -262,6 +326,53 @@ def cmd_reindex(args) -> int:
     return 0
 
 
+def cmd_auto(args) -> int:
+    setup_django()
+    from tousu.cases.errors import Invalid
+
+    from . import routing, selectors
+
+    _installed(args.template)
+    if args.off and args.threshold is not None:
+        raise UsageError("--threshold 与 --off 只能给一个")
+    if args.off or args.threshold is not None or args.retrain_after is not None:
+        current = selectors.routing_setting(args.template)
+        threshold = None if args.off else args.threshold
+        if threshold is None and not args.off and current is not None:
+            threshold = current.threshold  # only --retrain-after given: the threshold stays
+        try:
+            routing.set_threshold(args.template, threshold, retrain_after=args.retrain_after)
+        except Invalid as exc:
+            raise UsageError(exc.message) from None
+    row = selectors.routing_setting(args.template)
+    if row is None or row.threshold is None:
+        print(f"{args.template}：自动分派已关闭（网上和接口投诉由工作人员分派）")
+    else:
+        print(f"{args.template}：置信度 ≥ {row.threshold:.2f} 的网上和接口投诉自动分派类别与部门")
+    after = row.retrain_after if row else 20
+    print(
+        f"  人工更正累计 {after} 条后自动重新训练（新模型评估不如现用模型则不启用）"
+        if after
+        else "  不自动重新训练"
+    )
+    print(f"  自上次训练以来的更正：{routing.corrections_since_model(args.template)} 条")
+    print(
+        "  先用本单位已结案案例评估各阈值的覆盖率与准确率：tousu triage evaluate --template "
+        f"{args.template} --cases"
+    )
+    return 0
+
+
+def cmd_retrain(args) -> int:
+    setup_django()
+    from .routing import retrain_if_better
+
+    _installed(args.template)
+    outcome = retrain_if_better(args.template)
+    print(outcome.reason)
+    return 0
+
+
 def register(subparsers) -> None:
     s = subparsers.add_parser("triage", help="智能分派：训练、评估、建议")
     sub = s.add_subparsers(dest="triage_cmd", required=True, metavar="子命令")
@@ -276,7 +387,12 @@ def register(subparsers) -> None:
     x = sub.add_parser("evaluate", help="分层 5 折交叉验证：准确率、宏平均 F1、各类精确率与召回率")
     x.add_argument("--template", help="模板名；不给则评估所有带内置样本的模板")
     x.add_argument("--file", help="带标注的 CSV（UTF-8，表头含 text,category）")
-    x.add_argument("--cases", action="store_true", help="内置样本加本单位案例（需已安装流程）")
+    x.add_argument(
+        "--cases",
+        action="store_true",
+        help="本单位已结案/人工分类的案例按时间切分：用过去的训练，评估最近 --months 个月的",
+    )
+    x.add_argument("--months", type=int, default=3, help="--cases 时评估最近几个月，默认 3")
     x.add_argument("--active", action="store_true", help="不做交叉验证，用启用中的模型评估 --file")
     x.add_argument("--folds", type=int, default=5, help="折数，默认 5")
     x.set_defaults(func=cmd_evaluate)
@@ -297,6 +413,19 @@ def register(subparsers) -> None:
     x.add_argument("--template", required=True, help="流程名")
     x.add_argument("version", type=int)
     x.set_defaults(func=cmd_activate)
+
+    x = sub.add_parser("auto", help="自动分派：查看或设置置信度阈值（默认关闭）")
+    x.add_argument("--template", required=True, help="流程名")
+    x.add_argument("--threshold", type=float, help="置信度阈值，大于 0 且不超过 1，如 0.8")
+    x.add_argument("--off", action="store_true", help="关闭自动分派")
+    x.add_argument("--retrain-after", type=int, help="人工更正累计多少条后自动重新训练；0 为不自动")
+    x.set_defaults(func=cmd_auto)
+
+    x = sub.add_parser(
+        "retrain", help="用全部已标注案例重新训练；新模型评估不如使用中的模型时不启用"
+    )
+    x.add_argument("--template", required=True, help="流程名")
+    x.set_defaults(func=cmd_retrain)
 
     x = sub.add_parser("reindex", help="为尚无文本指纹的投诉补建指纹（查重用）")
     x.add_argument("--template", help="流程名")

@@ -190,3 +190,73 @@ class WaveMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.wave_id}:{self.complaint_id}"
+
+
+class RoutingSetting(models.Model):
+    """Automatic routing of a flow's portal and API complaints, set by the administrator: off
+    (no threshold) until the model has been evaluated on the organisation's own closed cases."""
+
+    process_name = models.SlugField("流程", max_length=50, unique=True)
+    threshold = models.FloatField(
+        "自动分派置信度阈值",
+        null=True,
+        blank=True,
+        help_text="置信度不低于此值的网上和接口投诉自动分派类别与部门；留空为关闭",
+    )
+    retrain_after = models.PositiveIntegerField(
+        "累计多少条人工更正后重新训练", default=20, help_text="0 为不自动重新训练"
+    )
+    updated_at = models.DateTimeField("修改时间", default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="修改人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "自动分派设置"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold__isnull=True) | Q(threshold__gt=0, threshold__lte=1),
+                name="triage_routing_threshold_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = f"阈值 {self.threshold:.2f}" if self.threshold is not None else "关闭"
+        return f"{self.process_name} 自动分派：{state}"
+
+
+class Correction(models.Model):
+    """A member of staff changed (or undid) a category the system had applied by itself: kept,
+    to count towards retraining and to show how often automatic routing is wrong."""
+
+    complaint = models.ForeignKey(
+        "cases.Complaint", verbose_name="投诉", on_delete=models.CASCADE, related_name="+"
+    )
+    process_name = models.SlugField("流程", max_length=50)
+    predicted = models.CharField("自动分派的类别", max_length=50)
+    confidence = models.FloatField("置信度")
+    model_version = models.PositiveIntegerField("模型版本", null=True, blank=True)
+    corrected = models.CharField("更正后的类别", max_length=50, blank=True, help_text="撤销时为空")
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="更正人",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField("时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "自动分派更正记录"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["process_name", "created_at"], name="triage_corr_proc")]
+
+    def __str__(self) -> str:
+        return f"{self.complaint_id}: {self.predicted} → {self.corrected or '撤销'}"

@@ -7,7 +7,7 @@ import logging
 
 from django.db import transaction
 
-from . import services
+from . import routing, services
 
 log = logging.getLogger("tousu.triage")
 
@@ -18,6 +18,11 @@ def complaint_registered(sender, complaint, event, **kwargs):
             services.on_registered(complaint, event, kwargs.get("parties"))
     except Exception:
         log.exception("triage on registration of %s failed", complaint.pk)
+    try:
+        with transaction.atomic():
+            routing.auto_route(complaint, event)
+    except Exception:
+        log.exception("automatic routing of %s failed", complaint.pk)
 
 
 def action_applied(sender, complaint, action, event, user, **kwargs):

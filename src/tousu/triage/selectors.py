@@ -236,6 +236,15 @@ def forget_loaded() -> None:
     _loaded.clear()
 
 
+@ttl_cache(maxsize=64, ttl=5)
+def routing_setting(process_name: str):
+    """The flow's automatic-routing setting (RoutingSetting) or None: read on every portal and API
+    registration, so cached for a few seconds; routing.set_threshold clears it."""
+    from .models import RoutingSetting
+
+    return RoutingSetting.objects.filter(process_name=process_name).first()
+
+
 # --- suggestions ---------------------------------------------------------------------------------
 
 

@@ -247,6 +247,9 @@ def on_action(complaint: Complaint, action, event: Event, user) -> Choice | None
     if not chosen or not isinstance(user, User):
         return None
     department = complaint.department.code if complaint.department_id else ""
+    from .routing import note_action_choice
+
+    note_action_choice(complaint, chosen, user)
     return Choice.objects.create(
         complaint_id=complaint.pk,
         process_name=complaint.process.name,

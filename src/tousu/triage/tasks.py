@@ -14,3 +14,12 @@ def send_risk_alert_emails(recipients: list[str], message: str) -> int:
         recipients,
         fail_silently=False,
     )
+
+
+@task()
+def retrain_from_corrections(process_name: str) -> str:
+    """Enough staff corrections have accumulated: retrain, and keep the previous model in use if
+    the new one evaluates worse (routing.retrain_if_better)."""
+    from .routing import retrain_if_better
+
+    return retrain_if_better(process_name).reason

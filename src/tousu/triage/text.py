@@ -7,7 +7,9 @@ No Django here: the functions are pickled by reference inside trained models
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
+from pathlib import Path
 
 import rjieba
 
@@ -41,6 +43,50 @@ def words(text: str) -> list[str]:
 
     Used as the word analyser of the classifier; expects `for_model` text."""
     return [w for w in rjieba.cut(text) if not _NON_WORD.fullmatch(w)]
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "processes" / "templates"
+_domain: rjieba.Jieba | None = None
+_domain_lock = threading.Lock()
+
+
+def vocabulary() -> set[str]:
+    """The templates' own words: every keyword rule (keywords.py) and every category and department
+    label of the shipped templates. Read from the files, so a new template brings its words."""
+    import yaml
+
+    from .keywords import KEYWORDS
+
+    found = {w for rules in KEYWORDS.values() for line in rules.values() for w in line.split()}
+    for path in sorted(TEMPLATES.glob("*.yaml")):
+        # The C loader when PyYAML has it: the pure-Python one took 2 s for the seven templates.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+        for item in (data.get("categories") or []) + (data.get("departments") or []):
+            if isinstance(item, dict) and item.get("label"):
+                found.add(str(item["label"]))
+    return {normalise(w) for w in found if len(w) >= 2}
+
+
+def _segmenter() -> rjieba.Jieba:
+    """A segmenter of our own with the templates' vocabulary added: the shared default one is also
+    what the case search indexes with, whose tokens must not change under it."""
+    global _domain
+    if _domain is None:
+        with _domain_lock:
+            if _domain is None:
+                j = rjieba.Jieba()
+                for w in sorted(vocabulary()):
+                    j.add_word(w, None, None)
+                _domain = j
+    return _domain
+
+
+def domain_words(text: str) -> list[str]:
+    """Word tokens like `words`, with the templates' vocabulary as whole words (医保卡, 物业费,
+    号贩子, 开发商 …) where the general dictionary would cut them. The classifier's analyser since
+    issue 19; models trained before it keep `words`."""
+    return [w for w in _segmenter().cut(text) if not _NON_WORD.fullmatch(w)]
 
 
 def clauses(text: str) -> list[str]:
