@@ -251,6 +251,8 @@ def web_body(key: str, variant: str, w) -> dict:
         "staff/triage/cases/<int:pk>/link/": {"other": w.cases["A2"].pk},
         "staff/triage/cases/<int:pk>/unlink/": {"other": w.cases["A2"].pk},
         "staff/triage/cases/<int:pk>/merge/": {"duplicate": w.cases["A2"].pk, "note": "矩阵"},
+        "staff/triage/cases/<int:pk>/auto-route/undo/": {"note": "矩阵"},
+        "staff/triage/cases/<int:pk>/auto-route/correct/": {"category": "quality"},
         "staff/messages/settings/": {"chased": "digest"},
         "staff/messages/cases/<int:pk>/optout/": {"on": "1"},
     }.get(key, {})
@@ -276,6 +278,11 @@ def api_body(key: str, variant: str, w) -> tuple[str, dict]:
         "api/v1/triage/suggest": {"process": "generic", "text": "运输途中包装破损，货物摔坏"},
         "api/v1/triage/complaints/<complaint_id>/link": {"other": other.pk, "note": "矩阵"},
         "api/v1/triage/complaints/<complaint_id>/merge": {"duplicate": other.pk, "note": "矩阵"},
+        "api/v1/triage/complaints/<complaint_id>/auto-route/undo": {"note": "矩阵"},
+        "api/v1/triage/complaints/<complaint_id>/auto-route/correct": {
+            "category": "quality",
+            "note": "矩阵",
+        },
         "api/v1/complaints/<complaint_id>/owner": {"owner": "handler", "reason": "矩阵"},
         "api/v1/complaints/<complaint_id>/tasks/<task_id>/owner": {
             "owner": "handler",

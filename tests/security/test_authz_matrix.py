@@ -164,6 +164,15 @@ MATRIX: dict[str, dict[str, str]] = {
         "POST":                         "L     L     302   302w  302   302   302w  302   302   302",
         "POST@B":                       "L     L     302   302w  403   403   302w  302   302   302",
     },
+    # nothing was routed by the system: refused with a message (no 自动分派 in force), nothing written
+    "staff/triage/cases/<int:pk>/auto-route/undo/": {
+        "POST":                         "L     L     302   302   302   302   302   302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
+    "staff/triage/cases/<int:pk>/auto-route/correct/": {
+        "POST":                         "L     L     302   302   302   302   302   302   302   302",
+        "POST@B":                       "L     L     302   302   403   403   302   302   302   302",
+    },
     "staff/messages/settings/": {  # each person their own
         "GET":                          "L     L     200   200   200   200   200   200   200   200",
         "POST":                         "L     L     302w  302w  302w  302w  302w  302w  302w  302w",
@@ -418,6 +427,14 @@ MATRIX: dict[str, dict[str, str]] = {
     "api/v1/triage/complaints/<complaint_id>/merge": {  # A2 merged into the case
         "POST":                                         "401   401   403   201w  403   403   201w  403   403   403   201w",
         "POST@B":                                       "401   401   403   201w  403   403   201w  403   403   403   403",
+    },
+    "api/v1/triage/complaints/<complaint_id>/auto-route/undo": {  # nothing routed by the system
+        "POST":                                         "401   401   409   409   403   403   409   403   403   403   409",
+        "POST@B":                                       "401   401   409   409   403   403   409   403   403   403   403",
+    },
+    "api/v1/triage/complaints/<complaint_id>/auto-route/correct": {
+        "POST":                                         "401   401   409   409   403   403   409   403   403   403   409",
+        "POST@B":                                       "401   401   409   409   403   403   409   403   403   403   403",
     },
     "api/v1/triage/waves": {  # staff; each sees the waves among the cases it may open
         "GET":                                          "401   401   200   200   200   200   200   200   200   200   200",

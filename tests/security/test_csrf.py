@@ -73,7 +73,7 @@ def test_posts_without_csrf_token_are_refused(world):
 
 def test_a_forged_cross_site_post_to_the_admin_is_refused(world):
     client = world.web_client("admin", enforce_csrf_checks=True)
-    data = {"code": "forged", "name": "伪造部门", "is_active": "on"}
+    data = {"code": "forged", "name": "伪造部门", "is_active": "on", "sort_order": "0"}
     assert outcome(client, "POST", "/admin/accounts/department/add/", data=data) == "403"
     data["csrfmiddlewaretoken"] = client.csrf_secret
     assert outcome(client, "POST", "/admin/accounts/department/add/", data=data) == "302"
