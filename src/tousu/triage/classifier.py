@@ -13,10 +13,10 @@ faster than linearly, so above `LARGE` examples the SGD solver keeps a 100,000-c
 well under a minute on two cores (bench/triage.py).
 
 Issue 19 (texts written by others, tests/triage/heldout/): the templates' own vocabulary as whole
-words (+0.003 CV macro-F1 on hospital) and the naive Bayes second opinion (+0.007 hospital CV,
-+0.007 / +0.005 on the held-out sets) were kept; character 1-3-grams, word bigrams and a logistic
-regression member were tried and did not help. Balanced class weights stay: the categories have
-70-130 samples each, the organisation's cases far from even counts.
+words on sets up to `LARGE` (+0.003 CV macro-F1 on hospital) and the naive Bayes second opinion
+(+0.007 hospital CV, +0.007 / +0.005 on the held-out sets) were kept; character 1-3-grams, word
+bigrams and a logistic regression member were tried and did not help. Balanced class weights
+stay: the categories have 70-130 samples each, the organisation's cases far from even counts.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
 
-from .text import domain_words, for_model
+from .text import domain_words, for_model, words
 
 LARGE = 20_000
 CALIBRATION_FOLDS = 3
@@ -51,7 +51,10 @@ def _vectorizers(n: int) -> tuple[TfidfVectorizer, TfidfVectorizer]:
     # On large sets a word or bigram seen once is noise and only grows the model file.
     min_df = 1 if n <= LARGE else 2
     word = TfidfVectorizer(
-        tokenizer=domain_words,
+        # The templates' vocabulary helps where the samples are few; above LARGE the
+        # organisation's own cases bring their words, and the general segmenter keeps a
+        # 100,000-case retraining as fast as before (the domain one cost ~10 %).
+        tokenizer=domain_words if n <= LARGE else words,
         token_pattern=None,
         lowercase=False,
         sublinear_tf=True,
