@@ -282,6 +282,19 @@ def test_F2_F18_special_or_complex_cases_go_to_hospital_leadership(f):
     assert c.tasks.filter(state="open").count() == 2
 
 
+def test_F2_a_later_instruction_names_the_lead_of_the_investigation(f):
+    c = office(f, category="medical_quality")
+    c = f.act(c, "officer", "report_to_leadership", reason="患者死亡")
+    c = f.act(c, "leader", "leadership_instruct", instruction="调查",
+              departments=["medical_affairs", "nursing"], lead_department="nursing")  # fmt: skip
+    c = f.act(c, "officer", "report_to_leadership", reason="涉及收费")
+    c = f.act(c, "leader2", "leadership_instruct", instruction="财务科牵头",
+              departments=["finance", "surgery"], lead_department="finance")  # fmt: skip
+    leads = c.tasks.filter(state="open", is_lead=True)
+    assert [t.department.code for t in leads] == ["finance"]
+    assert c.tasks.filter(state="open").count() == 4
+
+
 def test_F18_material_asked_for_pauses_the_7_days_and_the_patient_uploads_it(f):
     c = office(f, when=at(2026, 11, 2, 9, 0))
     c = f.act(c, "officer", "request_material", materials="病历复印件", at=at(2026, 11, 3, 9, 0))

@@ -601,6 +601,9 @@ def _write_tasks(complaint: Complaint, action: ActionDef, tasks: TaskChanges, ev
         open_tasks.filter(department_id=tasks.close_department).update(
             state=Task.DONE, closed_at=now, closed_by=event
         )
+    if any(lead for _, lead in tasks.open):
+        # A new lead named for the group (a leader's later instruction) replaces the earlier one.
+        open_tasks.filter(group=action.tasks.group or "", is_lead=True).update(is_lead=False)
     Task.objects.bulk_create(
         Task(
             complaint=complaint,

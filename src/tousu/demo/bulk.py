@@ -943,6 +943,10 @@ class CaseWalk:
                 tasks.close_all or t["department_id"] == tasks.close_department
             ):
                 t["state"], t["closed_at"], t["closed_by_id"] = "done", now, event["id"]
+        if any(lead for _, lead in tasks.open):  # as the engine: the new lead replaces the old
+            for t in self.tasks:
+                if t["state"] == "open" and t["group"] == (a.tasks.group or "") and t["is_lead"]:
+                    t["is_lead"] = False
         for dep, lead in tasks.open:
             self.g.ids.task += 1
             self.tasks.append(

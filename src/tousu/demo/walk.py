@@ -80,6 +80,32 @@ DEMO_REMARKS = [
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 
 
+def _text_value(field: FieldDef, rng: random.Random) -> str:
+    """A value that reads like what an office would type for this label (a number for 编号/住院号,
+    a department for 科室, a person's name for 人员/姓名), so the demo's case pages look real."""
+    label = field.label
+    if "编号" in label or label.endswith("号") or "住院号" in label:
+        return f"{rng.choice('ZMX')}{rng.randint(100000, 999999)}"
+    if "科室" in label or "部门" in label:
+        names = list(Department.objects.values_list("name", flat=True)[:50])
+        if names:
+            return rng.choice(names)
+    if any(k in label for k in ("姓名", "人员", "当事人", "医生", "护士")):
+        return f"{rng.choice(SURNAMES)}某某"
+    return f"{label}：{rng.choice(SURNAMES)}某"
+
+
+def _dates_before(definition, fields: dict, received_at, rng: random.Random) -> None:
+    """What a complaint tells of (a visit, a trip, a letter's date) happened before it arrived."""
+    day = timezone.localtime(received_at).date()
+    for f in definition.fields:
+        if f.name in fields and f.type == "date":
+            fields[f.name] = (day - timedelta(days=rng.randint(0, 5))).isoformat()
+        elif f.name in fields and f.type == "datetime":
+            moment = timezone.localtime(received_at) - timedelta(hours=rng.randint(1, 72))
+            fields[f.name] = moment.strftime("%Y-%m-%dT%H:%M")
+
+
 def _fill(
     field: FieldDef,
     rng: random.Random,
@@ -90,7 +116,7 @@ def _fill(
     """A plausible value for a form field, for demo cases and automated walks."""
     match field.type:
         case "text":
-            return f"{field.label}：{rng.choice(SURNAMES)}某"
+            return _text_value(field, rng)
         case "textarea":
             return rng.choice(DEMO_REMARKS)
         case "integer":
@@ -353,6 +379,14 @@ def initialise(
         if joint:
             complainants = [_person(rng) for _ in range(collective_threshold(process))]
             content, request = JOINT_TEXT.format(n=len(complainants)), "要求给出书面答复"
+        fields = {
+            f.name: v
+            for f in definition.fields
+            if f.type not in ("category", "department", "departments", "users")
+            and (v := _fill(f, rng, process, users)) not in (None, "")
+        }
+        received_at = now - timedelta(hours=rng.randint(0, 24 * 20))
+        _dates_before(definition, fields, received_at, random.Random(i))
         complaint, _ = services.register_complaint(
             process=process,
             user=registrar,
@@ -360,13 +394,8 @@ def initialise(
             content=content,
             request=request,
             parties=complainants,
-            fields={
-                f.name: v
-                for f in definition.fields
-                if f.type not in ("category", "department", "departments", "users")
-                and (v := _fill(f, rng, process, users)) not in (None, "")
-            },
-            received_at=now - timedelta(hours=rng.randint(0, 24 * 20)),
+            fields=fields,
+            received_at=received_at,
             via="cli",
         )
         walk(complaint, users, rng, steps=rng.randint(0, 12))
